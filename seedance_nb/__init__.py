@@ -1,0 +1,1 @@
+"""seedance-nb: Seedance video generation from notebooks (placeholder, filled in below)."""

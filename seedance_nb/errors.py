@@ -1,0 +1,144 @@
+"""The error hierarchy.
+
+Every error a user can meet is a :class:`SeedanceError`, so one ``except`` catches them all,
+and each says enough to act on without a traceback: the field, the value, what is allowed,
+for which model and provider. None of them ever carries an API key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .job import Job
+
+
+class SeedanceError(Exception):
+    """Base class of everything this package raises on purpose."""
+
+
+class InvalidRequest(SeedanceError, ValueError):
+    """The request would be refused (or would waste money); raised before any network call."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: Any = None,
+        allowed: str | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        self.model = model
+        self.provider = provider
+        self.message = message
+        super().__init__(message)
+
+
+class ConfigurationError(SeedanceError, ValueError):
+    """The client itself is set up wrongly (unknown provider, key over plain HTTP, ...)."""
+
+
+class APIError(SeedanceError):
+    """The provider answered with an error body; the code and message are the provider's own."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        provider: str | None = None,
+        param: str | None = None,
+        retry_after: float | None = None,
+        body: Any = None,
+    ) -> None:
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.provider = provider
+        self.param = param
+        self.retry_after = retry_after
+        self.body = body
+        parts = [f"{provider or 'provider'} answered"]
+        if status_code is not None:
+            parts.append(f"HTTP {status_code}")
+        if code:
+            parts.append(code)
+        text = " ".join(parts) + f": {message}"
+        if request_id:
+            text += f" (request id {request_id})"
+        super().__init__(text)
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the same call may succeed later (rate limits, overload, server faults)."""
+        return self.status_code is not None and (self.status_code == 429 or self.status_code >= 500)
+
+
+class AuthenticationError(APIError):
+    """HTTP 401: the key is missing, wrong or expired."""
+
+
+class PermissionDeniedError(APIError):
+    """HTTP 403: the account may not use this model (or is overdue)."""
+
+
+class InsufficientQuotaError(APIError):
+    """HTTP 402 (or a quota code): the account has run out of credit."""
+
+
+class NotFoundError(APIError):
+    """HTTP 404 (or the provider's own 'no such task'): unknown task, model or endpoint."""
+
+
+class RateLimitError(APIError):
+    """HTTP 429: slow down; ``retry_after`` says for how long when the provider tells."""
+
+
+class ServerError(APIError):
+    """HTTP 5xx: the provider failed; reads are retried, creates are reconciled."""
+
+
+class BadResponseError(SeedanceError):
+    """The server answered something that is not what its contract says (bad JSON, wrong types)."""
+
+
+class APIConnectionError(SeedanceError):
+    """The request did not get an answer: refused, reset, timed out."""
+
+
+class UnknownOutcomeError(SeedanceError):
+    """A create was sent but its fate is unknown and could not be reconciled.
+
+    The job is kept in the ledger as 'unknown outcome'. Resubmitting may pay twice, so it is
+    never done automatically: check the provider's console, then ``job.resubmit()`` if wanted.
+    """
+
+    def __init__(self, message: str, *, job: Job | None = None) -> None:
+        self.job = job
+        super().__init__(message)
+
+
+class JobFailed(SeedanceError):
+    """The job ended without a video (failed, cancelled or expired)."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        error = job.error
+        detail = f": {error.code}: {error.message}" if error else ""
+        super().__init__(f"job {job.id} ended {job.status}{detail}")
+
+
+class WaitTimeout(SeedanceError, TimeoutError):
+    """``wait(timeout=…)`` ran out; the job itself goes on and can be waited for again."""
+
+
+class DownloadError(SeedanceError):
+    """The finished video could not be fetched (cut, too large, not a video, URL expired)."""
