@@ -1,0 +1,214 @@
+"""HTTP plumbing: the sealed API key, the URL policy, and one call with retries.
+
+The key lives in a :class:`Secret` whose repr is a mask; it is put into the Authorization
+header at the last moment and never into a URL, log line, exception or ledger row. It is
+never sent over plain ``http://`` unless the host is loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from . import errors
+from .providers.base import Dialect, HttpCall, retry_after_seconds
+
+USER_AGENT = "seedance-nb/0.1"
+MAX_JSON_BYTES = 8 * 1024 * 1024  # a status body larger than this is not a status body
+
+
+class Secret:
+    """An API key that will not print itself."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("an API key is not picklable")
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str, *, has_key: bool) -> str:
+    """Refuse URLs that would leak the key: plain http is for loopback only."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise errors.ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
+    if parts.username or parts.password:
+        raise errors.ConfigurationError("base_url must not carry credentials; pass api_key=")
+    if parts.scheme == "http" and has_key and not is_loopback(parts.hostname):
+        raise errors.ConfigurationError(
+            f"refusing to send an API key over plain http to {parts.hostname}; "
+            "use https:// (plain http is allowed only for loopback addresses)"
+        )
+    return base_url.rstrip("/")
+
+
+def build_httpx_request(
+    call: HttpCall, base_url: str, headers: Mapping[str, str] | None = None
+) -> httpx.Request:
+    """Turn a dialect's :class:`HttpCall` into an :class:`httpx.Request` (no I/O)."""
+    url = base_url.rstrip("/") + call.path
+    kwargs: dict[str, Any] = {"params": call.params or None, "headers": dict(headers or {})}
+    if call.files is not None or call.data is not None:
+        kwargs["data"] = call.data or {}
+        kwargs["files"] = call.files or []
+    elif call.json is not None:
+        kwargs["json"] = call.json
+    return httpx.Request(call.method, url, **kwargs)
+
+
+def decode_json(response: httpx.Response, provider: str) -> Any:
+    """A JSON body, or a typed error for anything that is not one."""
+    if len(response.content) > MAX_JSON_BYTES:
+        raise errors.BadResponseError(
+            f"{provider} sent a {len(response.content):,}-byte body where JSON was expected"
+        )
+    if not response.content.strip():
+        return {}
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        snippet = response.content[:80].decode("utf-8", "replace")
+        raise errors.BadResponseError(
+            f"{provider} sent a body that is not JSON: {snippet!r}"
+        ) from None
+
+
+@dataclass
+class RetryPolicy:
+    """Reads and downloads retry on 429/5xx/connection errors; creates never do."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, 120.0)
+        return min(self.max_delay, self.base_delay * 2**attempt) * (0.5 + random.random() / 2)
+
+
+class ProviderHTTP:
+    """One provider's HTTP session: base URL, auth header, retries, error mapping."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        base_url: str,
+        api_key: Secret | None,
+        *,
+        client: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.dialect = dialect
+        self.provider = dialect.provider.name
+        self.base_url = check_base_url(base_url, has_key=bool(api_key))
+        self._key = api_key
+        self._own_client = client is None
+        self.client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self.retry = retry or RetryPolicy()
+        self.requests_sent = 0
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if self._key:
+            headers["Authorization"] = f"Bearer {self._key.reveal()}"
+        return headers
+
+    async def send_once(self, call: HttpCall) -> tuple[int, Any, httpx.Headers]:
+        """One attempt. Connection failures raise :class:`APIConnectionError`."""
+        request = build_httpx_request(call, self.base_url, self._headers())
+        self.requests_sent += 1
+        try:
+            response = await self.client.send(request)
+        except httpx.TimeoutException as exc:
+            raise errors.APIConnectionError(
+                f"{self.provider}: {call.method} {call.path} timed out ({exc.__class__.__name__})"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise errors.APIConnectionError(
+                f"{self.provider}: {call.method} {call.path} failed ({exc.__class__.__name__})"
+            ) from None
+        body = (
+            decode_json(response, self.provider)
+            if response.status_code < 300
+            else _lenient_json(response)
+        )
+        return response.status_code, body, response.headers
+
+    async def call(self, call: HttpCall) -> Any:
+        """Send ``call``; retry if it is idempotent; return the JSON body or raise APIError."""
+        attempts = self.retry.attempts if call.idempotent else 1
+        last: Exception | None = None
+        for attempt in range(attempts):
+            retry_after: float | None = None
+            try:
+                status, body, headers = await self.send_once(call)
+            except errors.APIConnectionError as exc:
+                last = exc
+            except errors.BadResponseError as exc:
+                last = exc
+            else:
+                if status < 300:
+                    return body
+                if 300 <= status < 400:
+                    raise errors.BadResponseError(
+                        f"{self.provider} answered {call.method} {call.path} with a redirect ({status}); not followed"
+                    )
+                err = self.dialect.parse_error(status, body, headers)
+                if not err.retryable:
+                    raise err
+                last = err
+                retry_after = retry_after_seconds(headers)
+            if attempt + 1 < attempts:
+                await asyncio.sleep(self.retry.delay(attempt, retry_after))
+        assert last is not None
+        raise last
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self.client.aclose()
+
+
+def _lenient_json(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content[:MAX_JSON_BYTES]) if response.content else {}
+    except (ValueError, UnicodeDecodeError):
+        return response.content[:500].decode("utf-8", "replace")
