@@ -1,0 +1,301 @@
+"""The HTTP layer: a stdlib threading server, a tiny request/response model, routing.
+
+Requests under a dialect's mount prefix go to that dialect (see :mod:`.dialects`); the
+emulator's own endpoints live under ``/emulator/``. Nothing here logs a header value: the
+access log records method, path and status only, at DEBUG on the ``seedance_nb.emulator``
+logger.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import urllib.parse
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from .. import catalog
+from .service import FILE_NAMES, TRIGGERS, Service
+
+log = logging.getLogger("seedance_nb.emulator")
+access_log = logging.getLogger("seedance_nb.emulator.access")
+MAX_BODY = catalog.REQUEST_MAX_BYTES + 1024 * 1024
+_HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+
+
+@dataclass
+class Request:
+    """One parsed HTTP request, as dialects see it (``path`` is relative to the mount)."""
+
+    method: str
+    full_path: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Message
+    body: bytes
+    base_url: str  # how the client reached us: for URLs we hand back
+    route: str = ""  # a dialect sets a template relative to its mount, for stats ("/tasks/{id}")
+
+    def arg(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+    def json(self) -> Any:
+        """The JSON body; raises ValueError on malformed JSON."""
+        return json.loads(self.body.decode("utf-8") if self.body else "")
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    file: Path | None = None  # streamed with Range support instead of body
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(status=status, body=body, headers=dict(headers or {}))
+
+
+def file_response(path: Path, content_type: str) -> Response:
+    return Response(status=200, file=path, content_type=content_type,
+                    headers={"Cache-Control": "private, max-age=3600"})  # fmt: skip
+
+
+def _emulator_error(status: int, code: str, message: str) -> Response:
+    return json_response({"error": {"code": code, "message": message}}, status)
+
+
+class Router:
+    """Dispatches to the emulator's own routes or to a mounted dialect by path prefix."""
+
+    def __init__(self, service: Service) -> None:
+        from .dialects import mount_all
+
+        self.service = service
+        self.mounts = mount_all(service)  # [(prefix, dialect)], longest prefix first
+
+    def handle(self, req: Request) -> Response:
+        path = req.full_path
+        if path == "/emulator" or path.startswith("/emulator/"):
+            return self._emulator(req)
+        for prefix, dialect in self.mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                req.path = path[len(prefix) :] or "/"
+                req.route = ""
+                resp = dialect.handle(req)  # may set req.route to a template like "/tasks/{id}"
+                req.route = f"{req.method} {prefix}{req.route or '/…'}"
+                return resp
+        req.route = f"{req.method} (unknown)"
+        return _emulator_error(404, "NotFound", f"No route for {req.method} {path}.")
+
+    # ----------------------------------------------------------------------------- /emulator
+
+    def _emulator(self, req: Request) -> Response:
+        parts = [urllib.parse.unquote(p) for p in req.full_path.split("/")[2:] if p]
+        svc = self.service
+        if parts == ["health"] and req.method in ("GET", "HEAD"):
+            req.route = "GET /emulator/health"
+            return json_response({"status": "ok", "service": "seedance-nb emulator",
+                                  "mounts": [p for p, _ in self.mounts],
+                                  "triggers": {f"[[{k}]]": v for k, v in TRIGGERS.items()}})  # fmt: skip
+        if parts == ["stats"] and req.method in ("GET", "HEAD"):
+            req.route = "GET /emulator/stats"
+            return json_response(svc.stats())
+        if parts == ["assets"] and req.method == "POST":
+            req.route = "POST /emulator/assets"
+            return self._upload(req)
+        if len(parts) == 3 and parts[0] == "files" and req.method in ("GET", "HEAD"):
+            req.route = "GET /emulator/files/{id}/{name}"
+            return self._file(req, parts[1], parts[2])
+        req.route = f"{req.method} /emulator/…"
+        return _emulator_error(404, "NotFound", f"No route for {req.method} {req.full_path}.")
+
+    def _upload(self, req: Request) -> Response:
+        svc = self.service
+        if (
+            svc.config.api_key is not None
+            and svc.check_bearer(req.headers.get("Authorization")) != "ok"
+        ):
+            return _emulator_error(
+                401, "AuthenticationError", "A valid Bearer API key is required."
+            )
+        if not req.body:
+            return _emulator_error(400, "InvalidParameter", "The asset body is empty.")
+        ctype = (
+            (req.headers.get("Content-Type") or "application/octet-stream").split(";")[0].strip()
+        )
+        name = req.arg("filename")
+        asset_id = svc.add_asset(req.body, ctype, os.path.basename(name) if name else None)
+        return json_response({"id": asset_id, "url": f"asset://{asset_id}", "content_type": ctype,
+                              "size": len(req.body)})  # fmt: skip
+
+    def _file(self, req: Request, task_id: str, name: str) -> Response:
+        svc = self.service
+        if name not in FILE_NAMES:
+            return _emulator_error(404, "NotFound", "No such file.")
+        why = svc.verify(task_id, name, req.arg("expires"), req.arg("signature"))
+        if why is not None:
+            return _emulator_error(403, "AccessDenied", why)
+        task = svc.store.get(task_id)
+        path = svc.file_path(task, name) if task is not None else None
+        if path is None:
+            return _emulator_error(404, "NoSuchKey", "The file does not exist (or was deleted).")
+        return file_response(path, FILE_NAMES[name])
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = "SeedanceEmulator/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        access_log.debug("%s " + format, self.address_string(), *args)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = self.path.split("?", 1)[0]  # query strings may hold signatures
+        access_log.debug('"%s %s" %s %s', self.command, path, code, size)
+
+    def _dispatch(self) -> None:
+        svc = self.server.service
+        split = urllib.parse.urlsplit(self.path)
+        length = self.headers.get("Content-Length")
+        try:
+            n = int(length) if length else 0
+        except ValueError:
+            n = -1
+        if n < 0 or n > MAX_BODY:
+            self.close_connection = True
+            self._send(_emulator_error(413 if n > 0 else 400, "InvalidParameter",
+                                       "Request body too large or bad Content-Length."))  # fmt: skip
+            return
+        body = self.rfile.read(n) if n else b""
+        host = self.headers.get("Host") or ""
+        base = f"http://{host}" if _HOST_RE.match(host) else svc.base_url
+        req = Request(method=self.command, full_path=urllib.parse.unquote(split.path) or "/",
+                      path=split.path, query=urllib.parse.parse_qs(split.query, keep_blank_values=True),
+                      headers=self.headers, body=body, base_url=base)  # fmt: skip
+        try:
+            resp = self.server.router.handle(req)
+        except Exception:
+            log.exception("emulator handler crashed on %s %s", self.command, split.path)
+            resp = json_response({"error": {"code": "InternalServiceError",
+                                            "message": "The emulator hit an internal error.",
+                                            "param": "", "type": "InternalServerError"}}, 500)  # fmt: skip
+        svc.count("requests", req.route or f"{req.method} {split.path}")
+        svc.count("responses", str(resp.status))
+        self._send(resp)
+
+    def _send(self, resp: Response) -> None:
+        if resp.file is not None:
+            self._send_file(resp)
+            return
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(len(resp.body)))
+        for k, v in resp.headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(resp.body)
+
+    def _send_file(self, resp: Response) -> None:
+        assert resp.file is not None
+        size = resp.file.stat().st_size
+        start, end = 0, size - 1
+        status = 200
+        rng = self.headers.get("Range")
+        if rng:
+            parsed = parse_range(rng, size)
+            if parsed is None:
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            start, end = parsed
+            status = 206
+        self.send_response(status)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(end - start + 1))
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        for k, v in resp.headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        with resp.file.open("rb") as f:
+            f.seek(start)
+            left = end - start + 1
+            while left > 0:
+                chunk = f.read(min(256 * 1024, left))
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                left -= len(chunk)
+
+    do_GET = do_POST = do_DELETE = do_HEAD = do_PUT = do_PATCH = _dispatch
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """A single ``bytes=`` range → inclusive (start, end); None if unsatisfiable.
+
+    Several ranges are answered with the first only (allowed by RFC 9110).
+    """
+    m = re.match(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*(,.*)?$", header)
+    if not m or (not m.group(1) and not m.group(2)) or size == 0:
+        return None
+    if not m.group(1):  # suffix: last N bytes
+        n = int(m.group(2))
+        if n == 0:
+            return None
+        return max(0, size - n), size - 1
+    start = int(m.group(1))
+    end = int(m.group(2)) if m.group(2) else size - 1
+    if start >= size or end < start:
+        return None
+    return start, min(end, size - 1)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, addr: tuple[str, int], service: Service) -> None:
+        self.service = service
+        self.router = Router(service)
+        super().__init__(addr, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("connection error from %s", client_address, exc_info=True)
+
+
+class ServerThread:
+    """Owns the bound socket and the thread serving it."""
+
+    def __init__(self, service: Service, host: str, port: int) -> None:
+        self.httpd = _Server((host, port), service)
+        bound_host, bound_port = self.httpd.server_address[:2]
+        shown = f"[{bound_host}]" if ":" in str(bound_host) else str(bound_host)
+        self.base_url = f"http://{shown}:{bound_port}"
+        service.base_url = self.base_url
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                       name="seedance-emulator-http", daemon=True)  # fmt: skip
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
