@@ -15,9 +15,9 @@ import io
 import math
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +100,20 @@ def render_key(spec: RenderSpec) -> str:
 # ---------------------------------------------------------------------------------- fonts
 
 
-@lru_cache(maxsize=32)
+_fonts = threading.local()
+
+
 def font(size: int) -> Any:
+    """A TrueType font (per thread: FreeType faces are not shared between render workers)."""
+    cache = getattr(_fonts, "cache", None)
+    if cache is None:
+        cache = _fonts.cache = {}
+    if size not in cache:
+        cache[size] = _load_font(size)
+    return cache[size]
+
+
+def _load_font(size: int) -> Any:
     """A TrueType font if the system has one (readable), else Pillow's scalable default."""
     for name in _FONT_CANDIDATES:
         try:

@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import hmac
 import ipaddress
+import json
 import logging
 import math
 import queue
@@ -21,6 +22,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +41,8 @@ TRIGGERS = {
     "fail": "the task runs, then ends failed with InternalServiceError",
 }
 FILE_NAMES = {"video.mp4": "video/mp4", "last_frame.png": "image/png"}
+TERMINAL = frozenset({"succeeded", "failed", "expired", "cancelled"})
+CallbackBody = Callable[[TaskRecord], dict[str, Any]]
 MAX_FETCH_BYTES = catalog.REQUEST_MAX_BYTES
 
 
@@ -92,6 +96,7 @@ class Service:
         self.creates_by_provider: Counter[str] = Counter()
         self.responses: Counter[str] = Counter()
         self.renders: Counter[str] = Counter()
+        self.callbacks: Counter[str] = Counter()
         self.render_seconds = 0.0
         self._rate: deque[float] = deque()
         self._rate_lock = threading.Lock()
@@ -107,13 +112,22 @@ class Service:
             t.start()
         for task in self.store.pending_renders():  # resume renders a previous process left
             self.schedule_render(task.id)
+        self._callback_bodies: dict[str, CallbackBody] = {}
+        self._watch: set[str] = {
+            t.id for t in self.store.query(since=time.time() - 3 * 86400)
+            if t.fields.get("callback_url") and t.fields.get("notified") not in TERMINAL
+        }  # fmt: skip
+        self._watch_lock = threading.Lock()
+        self._notifier = threading.Thread(target=self._notify_loop, daemon=True,
+                                          name="seedance-emulator-callbacks")  # fmt: skip
+        self._notifier.start()
 
     def close(self, timeout: float = 5.0) -> None:
         self._stopped.set()
         for _ in self._workers:
             self._queue.put(None)
         deadline = time.monotonic() + timeout
-        for t in self._workers:
+        for t in [*self._workers, self._notifier]:
             t.join(max(0.0, deadline - time.monotonic()))
         self.store.close()
 
@@ -132,6 +146,7 @@ class Service:
                 "creates_by_provider": dict(self.creates_by_provider),
                 "tasks_created": sum(self.creates.values()),
                 "renders": dict(self.renders),
+                "callbacks": dict(self.callbacks),
                 "render_seconds": round(self.render_seconds, 3),
                 "renders_in_flight": len(self._inflight),
             }
@@ -203,6 +218,9 @@ class Service:
             render_spec=render if outcome == "succeeded" else None, fields=fields,
         )  # fmt: skip
         self.store.insert(task)
+        if fields.get("callback_url"):
+            with self._watch_lock:
+                self._watch.add(task.id)
         self.count("creates", dialect)
         self.count("creates_by_provider", provider)
         if task.render_spec is not None:
@@ -224,6 +242,60 @@ class Service:
 
     def delete(self, task_id: str) -> None:
         self.store.delete(task_id)
+
+    # ----------------------------------------------------------------------------- callbacks
+
+    def register_callback_body(self, dialect: str, make_body: CallbackBody) -> None:
+        """How a dialect renders the body it POSTs to ``fields["callback_url"]``."""
+        self._callback_bodies[dialect] = make_body
+
+    def _notify_loop(self) -> None:
+        """POST the task body to its callback URL on each status change (loopback only: we
+        are offline; other hosts are recorded as skipped). Polling stays the source of truth."""
+        while not self._stopped.wait(0.2):
+            with self._watch_lock:
+                ids = list(self._watch)
+            for task_id in ids:
+                try:
+                    self._notify_one(task_id)
+                except Exception:
+                    if self._stopped.is_set():
+                        return
+                    log.debug("callback for %s failed", task_id, exc_info=True)
+
+    def _notify_one(self, task_id: str) -> None:
+        task = self.store.get(task_id)
+        make_body = self._callback_bodies.get(task.dialect) if task else None
+        if task is None or make_body is None:
+            with self._watch_lock:
+                self._watch.discard(task_id)
+            return
+        status = task.status()
+        if status == task.fields.get("notified"):
+            return
+        url = str(task.fields["callback_url"])
+        host = urllib.parse.urlsplit(url).hostname or ""
+        if is_loopback(host):
+            data = json.dumps(make_body(task)).encode()
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            for _attempt in range(3):  # Ark retries an unacknowledged callback 3 times
+                req = urllib.request.Request(url, data=data, method="POST",
+                                             headers={"Content-Type": "application/json"})  # fmt: skip
+                try:
+                    with opener.open(req, timeout=5) as resp:
+                        if 200 <= resp.status < 300:
+                            self.count("callbacks", "delivered")
+                            break
+                except Exception:
+                    pass
+            else:
+                self.count("callbacks", "failed")
+        else:
+            self.count("callbacks", "skipped (not loopback)")
+        self.store.update(task_id, fields={**task.fields, "notified": status})
+        if status in TERMINAL:
+            with self._watch_lock:
+                self._watch.discard(task_id)
 
     # ----------------------------------------------------------------------------- renders
 

@@ -81,6 +81,11 @@ def closest_ratio(size: tuple[int, int] | None) -> str:
 class ArkRoutes(DialectRoutes):
     name = "ark"
 
+    def __init__(self, service: Any, provider: catalog.Provider) -> None:
+        super().__init__(service, provider)
+        # Ark POSTs the GET body to callback_url on each status change
+        service.register_callback_body(self.name, lambda t: self.task_json(t, service.base_url))
+
     def handle(self, req: Request) -> Response:
         try:
             return self._route(req)
