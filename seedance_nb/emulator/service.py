@@ -377,7 +377,7 @@ class Service:
 
     def signed_url(self, base_url: str, task_id: str, name: str) -> str:
         """A fresh URL for a task's file, valid ``url_ttl_seconds`` (like Ark's TOS links)."""
-        expires = int(time.time() + self.config.url_ttl_seconds)
+        expires = math.ceil(time.time() + self.config.url_ttl_seconds)  # never shorter than the TTL
         q = urllib.parse.urlencode(
             {"expires": expires, "signature": self._sign(task_id, name, expires)}
         )
