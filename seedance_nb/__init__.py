@@ -1,1 +1,78 @@
-"""seedance-nb: Seedance video generation from notebooks (placeholder, filled in below)."""
+"""seedance-nb: ByteDance Seedance video generation from Python and Jupyter.
+
+>>> import seedance_nb as sd
+>>> job = sd.Client().submit("A paper boat drifts down a rain-soaked street", duration=4)
+>>> job.wait().video_path
+
+With no API key in the environment the client uses the built-in offline emulator. Heavy
+modules (PyAV, Pillow, numpy, ipywidgets, the emulator server) load only when used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import catalog
+from .client import Client
+from .errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    BadResponseError,
+    ConfigurationError,
+    DownloadError,
+    InsufficientQuotaError,
+    InvalidRequest,
+    JobFailed,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    SeedanceError,
+    ServerError,
+    UnknownOutcomeError,
+    WaitTimeout,
+)
+from .job import Job
+from .request import SeedanceWarning, VideoRequest
+from .runtime import AsyncClient, PollPolicy
+from .task import TaskError, TaskState, Usage
+
+__version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext seedance_nb``: register the ``%%seedance`` magic."""
+    from .jupyter.magic import load_ipython_extension as load
+
+    load(ipython)
+
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadResponseError",
+    "Client",
+    "ConfigurationError",
+    "DownloadError",
+    "InsufficientQuotaError",
+    "InvalidRequest",
+    "Job",
+    "JobFailed",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PollPolicy",
+    "RateLimitError",
+    "SeedanceError",
+    "SeedanceWarning",
+    "ServerError",
+    "TaskError",
+    "TaskState",
+    "UnknownOutcomeError",
+    "Usage",
+    "VideoRequest",
+    "WaitTimeout",
+    "catalog",
+    "load_ipython_extension",
+]

@@ -81,8 +81,12 @@ def build_httpx_request(
     url = base_url.rstrip("/") + call.path
     kwargs: dict[str, Any] = {"params": call.params or None, "headers": dict(headers or {})}
     if call.files is not None or call.data is not None:
-        kwargs["data"] = call.data or {}
-        kwargs["files"] = call.files or []
+        # always multipart/form-data, even with no file part (httpx would urlencode then)
+        from httpx._multipart import MultipartStream
+
+        stream = MultipartStream(data=call.data or {}, files=call.files or [])
+        kwargs["headers"].update(stream.get_headers())
+        kwargs["content"] = stream
     elif call.json is not None:
         kwargs["json"] = call.json
     return httpx.Request(call.method, url, **kwargs)

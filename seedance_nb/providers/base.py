@@ -7,6 +7,7 @@ new gateway is one module.
 
 from __future__ import annotations
 
+import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
@@ -202,15 +203,16 @@ def check_status(value: Any, provider: str) -> Any:
 def as_float(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip().rstrip("%")
-        try:
-            return float(text)
-        except ValueError:
+    try:
+        if isinstance(value, (int, float)):
+            f = float(value)
+        elif isinstance(value, str):
+            f = float(value.strip().rstrip("%"))
+        else:
             return None
-    return None
+    except (OverflowError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
 
 
 def as_int(value: Any) -> int | None:

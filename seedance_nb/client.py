@@ -1,0 +1,122 @@
+"""The synchronous client: the async core driven on a private event-loop thread.
+
+A thread rather than ``asyncio.run`` because jobs must keep polling and downloading between
+calls (a script that submits, does other work, then waits), and because it works the same
+inside a running loop such as a notebook cell, without patching that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .job import Job
+from .request import VideoRequest
+from .runtime import AsyncClient, PollPolicy
+
+T = TypeVar("T")
+
+
+class _LoopThread:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.loop.call_soon(ready.set)
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, name="seedance-nb-runtime", daemon=True)
+        self.thread.start()
+        ready.wait()
+
+    def run(self, coro: Any) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return future.result()
+
+    def stop(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=5)
+        if not self.loop.is_running():
+            self.loop.close()
+
+
+class Client:
+    """Seedance client for plain Python: ``submit`` returns a :class:`Job` once the task exists."""
+
+    def __init__(
+        self,
+        provider: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        workdir: str | Path | None = None,
+        *,
+        poll: PollPolicy | None = None,
+    ) -> None:
+        self._async = AsyncClient(provider, api_key, base_url, workdir, poll=poll)
+        self._thread = _LoopThread()
+
+    # properties mirror the async client
+    provider = property(lambda self: self._async.provider)
+    provider_name = property(lambda self: self._async.provider_name)
+    emulated = property(lambda self: self._async.emulated)
+    base_url = property(lambda self: self._async.base_url)
+    workdir = property(lambda self: self._async.workdir)
+    ledger = property(lambda self: self._async.ledger)
+
+    @property
+    def async_client(self) -> AsyncClient:
+        return self._async
+
+    def __repr__(self) -> str:
+        return repr(self._async).replace("AsyncClient", "Client", 1)
+
+    def validate(self, prompt: Any, **params: Any) -> VideoRequest:
+        return self._async.validate(prompt, **params)
+
+    def preview(self, prompt: Any, **params: Any) -> dict[str, Any]:
+        return self._async.preview(prompt, **params)
+
+    def submit(self, prompt: Any, *, force: bool = False, **params: Any) -> Job:
+        # validate here, in the caller's thread, so warnings and errors point at user code
+        self._async.validate(prompt, **params)
+        return self._thread.run(self._async.submit(prompt, force=force, **params))
+
+    def generate(self, prompt: Any, *, timeout: float | None = None, force: bool = False,
+                 **params: Any) -> Job:  # fmt: skip
+        return self.submit(prompt, force=force, **params).wait(timeout)
+
+    def resubmit(self, job: Job) -> Job:
+        return self._thread.run(self._async.resubmit(job))
+
+    def jobs(self, limit: int = 50, offset: int = 0) -> list[Job]:
+        return self._thread.run(self._async.jobs(limit, offset))
+
+    def get_job(self, job_id: str) -> Job:
+        return self._thread.run(self._async.get_job(job_id))
+
+    def resume(self) -> list[Job]:
+        """Start driving unfinished jobs left in the workdir by an earlier process."""
+
+        async def go() -> list[Job]:
+            self._async._bind()
+            return [j for j in self._async._jobs.values() if not j.done]
+
+        return self._thread.run(go())
+
+    def close(self) -> None:
+        if self._thread.loop.is_closed():
+            return
+        self._thread.run(self._async.aclose())
+        self._thread.stop()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,92 @@
+"""Which provider, key, endpoint and workdir a client uses, decided once at construction."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from . import catalog
+from .catalog import Provider
+from .errors import ConfigurationError
+from .transport import Secret, check_base_url
+
+DEFAULT_WORKDIR = "seedance-output"  # visible: jupyter-server will not serve hidden folders
+EMULATOR_KEY = "emulator-local-key"
+_announced: set[str] = set()
+
+
+@dataclass(frozen=True)
+class Settings:
+    provider: Provider
+    api_key: Secret | None
+    base_url: str
+    emulated: bool
+    route: str  # what the ledger dedupes on besides the request: provider@host
+    workdir: Path
+
+
+def default_workdir() -> Path:
+    return Path(os.environ.get("SEEDANCE_WORKDIR") or DEFAULT_WORKDIR).expanduser().resolve()
+
+
+def _env_key(provider: Provider) -> str | None:
+    for name in provider.key_env:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def resolve(
+    provider: str | None, api_key: str | None, base_url: str | None, workdir: str | Path | None
+) -> Settings:
+    """Pick provider and key; fall back to the offline emulator when there is no key."""
+    wd = Path(workdir).expanduser().resolve() if workdir is not None else default_workdir()
+    name = provider or os.environ.get("SEEDANCE_PROVIDER") or None
+    key = api_key
+    if name is None:
+        for candidate in catalog.AUTO_PROVIDER_ORDER:
+            if _env_key(catalog.PROVIDERS[candidate]):
+                name = candidate
+                break
+    if name is None:
+        name = "emulator"
+    if name not in catalog.PROVIDERS:
+        raise ConfigurationError(
+            f"unknown provider {name!r}; choose one of {', '.join(catalog.PROVIDER_NAMES)}"
+        )
+    spec = catalog.PROVIDERS[name]
+    if key is None:
+        key = _env_key(spec)
+    emulated = name == "emulator" or (key is None and base_url is None)
+    if emulated and base_url is None:
+        from .emulator import ensure_running
+
+        base_url = ensure_running(wd / "emulator") + spec.emulator_prefix
+        _announce(spec, base_url)
+    if base_url is None:
+        base_url = spec.base_url
+    if emulated and key is None:
+        key = EMULATOR_KEY
+    if key is None:
+        env = " or ".join(spec.key_env)
+        raise ConfigurationError(f"{spec.label} needs an API key: pass api_key= or set {env}")
+    base_url = check_base_url(base_url, has_key=True)
+    host = "emulator" if emulated else (urlsplit(base_url).hostname or "")
+    return Settings(spec, Secret(key), base_url, emulated, f"{name}@{host}", wd)
+
+
+def _announce(spec: Provider, base_url: str) -> None:
+    if spec.name in _announced:
+        return
+    _announced.add(spec.name)
+    keys = ", ".join(n for p in catalog.PROVIDERS.values() for n in p.key_env) or "none"
+    print(
+        f"seedance-nb: no API key found ({keys}); using the offline emulator "
+        f"({spec.name if spec.name != 'emulator' else 'ark'} dialect) at {base_url}. "
+        "Videos are synthetic and free.",
+        file=sys.stderr,
+    )

@@ -1,0 +1,674 @@
+"""The async core: submit once, poll every job from one scheduler, download at once.
+
+``AsyncClient`` runs on whatever event loop first uses it (in a notebook, the kernel's), so
+polls never block the kernel. One scheduler task serves all in-flight jobs: batched status
+reads where the provider has them (Ark's ``filter.task_ids``), adaptive intervals, and
+``Retry-After``. A create is never retried blindly: if its fate is unknown the provider is
+asked (reconcile) before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from . import errors
+from .config import Settings, resolve
+from .download import URLExpired, download
+from .job import Job
+from .ledger import Ledger
+from .providers import dialect_for
+from .request import VideoRequest, build_request
+from .task import TERMINAL, TaskState
+from .transport import ProviderHTTP
+
+log = logging.getLogger("seedance_nb")
+
+MP4_MAGIC = b"ftyp"
+
+
+class PollPolicy:
+    """Poll rarely while a render is young, more often as it matures; bounded both ways."""
+
+    def __init__(self, min_interval: float, max_interval: float, growth: float = 0.1) -> None:
+        self.min_interval = min_interval
+        self.max_interval = max_interval
+        self.growth = growth
+
+    def interval(self, age: float) -> float:
+        return max(self.min_interval, min(self.max_interval, age * self.growth))
+
+
+def default_policy(emulated: bool) -> PollPolicy:
+    return PollPolicy(0.25, 2.0) if emulated else PollPolicy(2.0, 15.0)
+
+
+_PARAMS = (
+    "model ratio resolution duration generate_audio seed watermark camera_fixed "
+    "return_last_frame service_tier callback_url first_frame last_frame images videos audios "
+    "options"
+).split()
+
+
+class AsyncClient:
+    """Seedance client for ``async`` code; see :class:`seedance_nb.Client` for the sync twin."""
+
+    def __init__(
+        self,
+        provider: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        workdir: str | Path | None = None,
+        *,
+        poll: PollPolicy | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        max_download_bytes: int = 4 * 1024**3,
+    ) -> None:
+        self._settings: Settings = resolve(provider, api_key, base_url, workdir)
+        s = self._settings
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.dialect = dialect_for(s.provider)
+        self.ledger = Ledger(self.workdir / "ledger.sqlite")
+        self.poll = poll or default_policy(s.emulated)
+        self.max_download_bytes = max_download_bytes
+        self._http_client = http_client
+        self._http: ProviderHTTP | None = None
+        self._files: httpx.AsyncClient | None = None
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._jobs: dict[str, Job] = {}
+        self._next_poll: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._downloading: set[str] = set()
+        self._scheduler: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._resumed = False
+        self._closed = False
+        self.status_requests = 0
+
+    # properties ---------------------------------------------------------------------------
+    @property
+    def provider(self) -> Any:
+        return self._settings.provider
+
+    @property
+    def provider_name(self) -> str:
+        return self._settings.provider.name
+
+    @property
+    def emulated(self) -> bool:
+        return self._settings.emulated
+
+    @property
+    def base_url(self) -> str:
+        return self._settings.base_url
+
+    @property
+    def route(self) -> str:
+        return self._settings.route
+
+    @property
+    def workdir(self) -> Path:
+        return self._settings.workdir
+
+    def __repr__(self) -> str:
+        where = "emulator" if self.emulated else self.base_url
+        return f"<{type(self).__name__} provider={self.provider_name} at {where} workdir={self.workdir}>"
+
+    # validation ---------------------------------------------------------------------------
+    def validate(self, prompt: Any, **params: Any) -> VideoRequest:
+        """Check a request against the provider's limits; no network, no money."""
+        return self._build(prompt, params, warn=False)[0]
+
+    def _build(
+        self, prompt: Any, params: dict[str, Any], *, warn: bool
+    ) -> tuple[VideoRequest, list[str]]:
+        unknown = set(params) - set(_PARAMS)
+        if unknown:
+            raise TypeError(f"unexpected argument(s): {', '.join(sorted(unknown))}")
+        return build_request(self.provider, prompt, workdir=self.workdir, warn=warn, **params)
+
+    def preview(self, prompt: Any, **params: Any) -> dict[str, Any]:
+        """The exact create request that would be sent (data URLs shortened), and its estimate."""
+        request, notes = self._build(prompt, params, warn=False)
+
+        async def fetch(url: str) -> bytes:
+            return b"<fetched at submit time>"
+
+        call = _run_now(self.dialect.create_call(request, fetch))
+        body: Any = call.json if call.json is not None else {**(call.data or {}),
+            **{name: f"<file {meta[0]}, {len(meta[1]):,} bytes>" for name, meta in (call.files or [])}}  # fmt: skip
+        return {
+            "provider": self.provider_name,
+            "emulated": self.emulated,
+            "method": call.method,
+            "url": self.base_url + call.path,
+            "body": _shorten_data_urls(body),
+            "estimated_tokens": request.estimated_tokens,
+            "estimated_cost_usd": request.estimated_cost,
+            "warnings": notes,
+            "request": request,
+        }
+
+    # lifecycle ----------------------------------------------------------------------------
+    def _bind(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.loop is None:
+            self.loop = loop
+        elif self.loop is not loop and not self.loop.is_closed():
+            raise RuntimeError("an AsyncClient is bound to the event loop that first used it")
+        else:
+            self.loop = loop
+        if self._http is None:
+            s = self._settings
+            self._http = ProviderHTTP(self.dialect, s.base_url, s.api_key, client=self._http_client)
+            self._files = httpx.AsyncClient(
+                timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True, trust_env=False
+            )
+        if not self._resumed:
+            self._resumed = True
+            self._resume()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _resume(self) -> None:
+        """Pick up every unfinished job of this route left by an earlier process."""
+        for row in self.ledger.active(self.route):
+            job = self._job_from_row(row)
+            if row["phase"] == "creating" and not self.ledger.take_lease(job.id, self.owner):
+                self._watch(job)
+                continue
+            self._ensure_tracked(job)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.aclose()
+        if self._files is not None:
+            await self._files.aclose()
+        self.ledger.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # jobs ---------------------------------------------------------------------------------
+    def _job_from_row(self, row: dict[str, Any]) -> Job:
+        job = self._jobs.get(row["id"])
+        if job is None:
+            request = VideoRequest.model_validate(_request_from_json(row["request_json"]))
+            job = Job(self, row, request)
+            self._jobs[row["id"]] = job
+        else:
+            job._row = row
+        return job
+
+    async def jobs(self, limit: int = 50, offset: int = 0) -> list[Job]:
+        """The ledger's history (all routes), newest first."""
+        return [self._job_from_row(r) for r in self.ledger.history(limit, offset)]
+
+    async def get_job(self, job_id: str) -> Job:
+        row = self.ledger.get(job_id)
+        if row is None:
+            raise KeyError(f"no job {job_id!r} in {self.ledger.path}")
+        return self._job_from_row(row)
+
+    async def submit(self, prompt: Any, *, force: bool = False, **params: Any) -> Job:
+        """Validate, then create the task once; the same request returns the same job."""
+        request, notes = self._build(prompt, params, warn=True)
+        self._bind()
+        digest = request.digest(self.route)
+        row, fresh = self.ledger.claim(
+            route=self.route, request_hash=digest, provider=self.provider_name,
+            tier=request.tier, model_id=request.model_id, prompt=request.prompt,
+            request=_request_to_json(request), owner=self.owner, force=force,
+        )  # fmt: skip
+        job = self._job_from_row(row)
+        job.request = request if fresh else job.request
+        job.warnings = notes
+        if not fresh:
+            log.info("same request as %s: not sent again", job.id)
+            self._ensure_tracked(job)
+            return job
+        await self._create(job)
+        return job
+
+    async def generate(self, prompt: Any, *, timeout: float | None = None, force: bool = False,
+                       **params: Any) -> Job:  # fmt: skip
+        job = await self.submit(prompt, force=force, **params)
+        return await job.wait_async(timeout)
+
+    async def resubmit(self, job: Job) -> Job:
+        """Send an unknown-outcome job's request again, on purpose (it may pay twice)."""
+        return await self.submit(job.request.prompt, force=True, **_params_of(job.request))
+
+    # create & reconcile -------------------------------------------------------------------
+    async def _fetch(self, url: str) -> bytes:
+        assert self._files is not None
+        response = await self._files.get(url)
+        response.raise_for_status()
+        return response.content
+
+    async def _create(self, job: Job, *, after_reconcile: bool = False) -> None:
+        assert self._http is not None
+        call = await self.dialect.create_call(job.request, self._fetch)
+        self._update(job, create_sent_at=time.time())
+        try:
+            body = await self._http.call(call)
+            state = self.dialect.parse_created(body)
+        except errors.APIError as exc:
+            if exc.status_code is not None and exc.status_code >= 500:
+                await self._reconcile(job, exc)
+                return
+            # refused (4xx, 429): no task exists, nothing was paid; the same request may be retried
+            self._update(job, phase="rejected", status="failed", finished_at=time.time(),
+                         error_json={"code": exc.code or f"HTTP{exc.status_code}", "message": exc.message})  # fmt: skip
+            raise
+        except (errors.APIConnectionError, errors.BadResponseError) as exc:
+            await self._reconcile(job, exc)
+            return
+        self._adopt(job, state)
+
+    def _adopt(self, job: Job, state: TaskState) -> None:
+        self._update(job, task_id=state.task_id, phase="tracking", status=state.status,
+                     raw_json=state.raw)  # fmt: skip
+        self._ensure_tracked(job)
+
+    async def _reconcile(self, job: Job, cause: Exception, *, grace: float = 1.0) -> None:
+        """A create whose answer we lost: find the task it made, or prove there is none."""
+        assert self._http is not None
+        request = job.request
+        if self.dialect.reconcile_call(request, 1) is None:
+            self._update(
+                job, phase="unknown", error_json={"code": "UnknownOutcome", "message": str(cause)}
+            )
+            raise errors.UnknownOutcomeError(
+                f"the create for {job.id} may or may not have reached {self.provider_name} ({cause}); "
+                f"{self.provider_name} has no task listing to check against, so nothing was resent. "
+                "Check the provider's console, then call client.resubmit(job) if you want it anyway.",
+                job=job,
+            )
+        await asyncio.sleep(grace)
+        sent = job._row.get("create_sent_at") or job.created_at
+        known = self.ledger.task_ids(self.route)
+        candidates: list[TaskState] = []
+        try:
+            page = 1
+            while page <= 20:
+                call = self.dialect.reconcile_call(request, page)
+                assert call is not None
+                tasks, more = self.dialect.parse_reconcile(await self._http.call(call))
+                for task in tasks:
+                    created = task.created_at
+                    if task.task_id in known or (created is not None and created < sent - 300):
+                        continue
+                    if self.dialect.matches(request, task):
+                        candidates.append(task)
+                if not more:
+                    break
+                page += 1
+        except errors.SeedanceError as exc:
+            self._update(
+                job, phase="unknown", error_json={"code": "UnknownOutcome", "message": str(exc)}
+            )
+            raise errors.UnknownOutcomeError(
+                f"the create for {job.id} got no answer and the task listing could not be read "
+                f"({exc}); nothing was resent. The next client on this workdir will check again.",
+                job=job,
+            ) from None
+        if len(candidates) == 1:
+            log.info("reconciled %s with task %s", job.id, candidates[0].task_id)
+            self._adopt(job, candidates[0])
+            return
+        if not candidates:
+            if job._row.get("phase") == "creating" and not getattr(job, "_recreated", False):
+                job._recreated = True  # type: ignore[attr-defined]
+                log.info("no task was created for %s: sending the create once more", job.id)
+                await self._create(job)
+                return
+        self._update(job, phase="unknown", error_json={
+            "code": "UnknownOutcome",
+            "message": f"{len(candidates)} tasks could match; none adopted"})  # fmt: skip
+        raise errors.UnknownOutcomeError(
+            f"the create for {job.id} got no answer and {len(candidates)} listed tasks could be it; "
+            "nothing was resent. Check the provider's console, then client.resubmit(job) if needed.",
+            job=job,
+        )
+
+    # tracking -----------------------------------------------------------------------------
+    def _update(self, job: Job, **fields: Any) -> None:
+        job._apply_row(self.ledger.update(job.id, **fields))
+
+    def _ensure_tracked(self, job: Job) -> None:
+        if self._closed or job.done or self.loop is None:
+            return
+        try:
+            if asyncio.get_running_loop() is not self.loop:
+                self.loop.call_soon_threadsafe(self._ensure_tracked, job)
+                return
+        except RuntimeError:
+            return
+        self._jobs[job.id] = job
+        if job.phase == "downloading" and job.id not in self._downloading:
+            self._spawn(self._download(job, None))
+        elif job.phase == "creating":
+            if self.ledger.take_lease(job.id, self.owner) and job._row.get("owner") != self.owner:
+                self._spawn(self._reconcile_quietly(job))
+            else:
+                self._watch(job)
+        elif job.phase == "tracking" and job.id not in self._next_poll:
+            self._next_poll[job.id] = 0.0
+            self._start_scheduler()
+
+    async def _reconcile_quietly(self, job: Job) -> None:
+        try:
+            await self._reconcile(job, RuntimeError("a previous process died while creating"))
+        except errors.UnknownOutcomeError as exc:
+            log.warning("%s", exc)
+
+    def _watch(self, job: Job) -> None:
+        """Another process drives this job; follow its ledger row until it settles."""
+        if job.id not in self._next_poll:
+            self._next_poll[job.id] = 0.0
+            self._start_scheduler()
+
+    def _start_scheduler(self) -> None:
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        self._wake.set()
+        if self._scheduler is None or self._scheduler.done():
+            self._scheduler = asyncio.get_running_loop().create_task(self._run_scheduler())
+
+    async def _run_scheduler(self) -> None:
+        assert self._wake is not None
+        loop = asyncio.get_running_loop()
+        while self._next_poll and not self._closed:
+            now = loop.time()
+            soonest = min(self._next_poll.values())
+            if soonest > now:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), soonest - now)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            # everything due now, plus whatever is nearly due: a batch read costs the same
+            due = [j for j, t in self._next_poll.items() if t <= now + self.poll.min_interval]
+            try:
+                await self._poll(due)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("poll round failed; will try again")
+                for j in due:
+                    self._next_poll[j] = loop.time() + self.poll.max_interval
+
+    async def _poll(self, job_ids: list[str]) -> None:
+        assert self._http is not None
+        loop = asyncio.get_running_loop()
+        mine: list[Job] = []
+        for job_id in job_ids:
+            job = self._jobs[job_id]
+            row = self.ledger.get(job_id)
+            if row is None:
+                self._next_poll.pop(job_id, None)
+                continue
+            job._apply_row(row) if row != job._row else None
+            if job.done or job.phase == "downloading":
+                self._next_poll.pop(job_id, None)
+                if job.phase == "downloading" and row.get("owner") == self.owner:
+                    self._ensure_tracked(job)
+                continue
+            if row.get("owner") != self.owner and not self.ledger.take_lease(job_id, self.owner):
+                self._next_poll[job_id] = loop.time() + 1.0  # someone else drives it
+                continue
+            if job.phase == "creating":
+                self._next_poll.pop(job_id, None)
+                self._ensure_tracked(job)
+                continue
+            mine.append(job)
+        if not mine:
+            return
+        self.ledger.renew_leases([j.id for j in mine], self.owner)
+        states: dict[str, TaskState] = {}
+        retry_after: float | None = None
+        try:
+            if self.provider.batch_poll and self.dialect.batch_size:
+                size = self.dialect.batch_size
+                for i in range(0, len(mine), size):
+                    chunk = [j.task_id for j in mine[i : i + size] if j.task_id]
+                    self.status_requests += 1
+                    body = await self._http.call(self.dialect.list_call(chunk))
+                    for state in self.dialect.parse_list(body):
+                        states[state.task_id] = state
+            else:
+                sem = asyncio.Semaphore(8)
+
+                async def one(job: Job) -> None:
+                    async with sem:
+                        self.status_requests += 1
+                        try:
+                            body = await self._http.call(self.dialect.get_call(str(job.task_id)))
+                        except errors.NotFoundError:
+                            return
+                        state = self.dialect.parse_task(body)
+                        states[state.task_id] = state
+
+                await asyncio.gather(*(one(j) for j in mine))
+        except errors.RateLimitError as exc:
+            retry_after = exc.retry_after or self.poll.max_interval
+        except (errors.APIError, errors.APIConnectionError, errors.BadResponseError) as exc:
+            log.warning("status read failed (%s); backing off", exc)
+            retry_after = self.poll.max_interval
+        now = loop.time()
+        for job in mine:
+            state = states.get(str(job.task_id))
+            if retry_after is not None:
+                self._next_poll[job.id] = now + retry_after
+                continue
+            if state is None:
+                self._missing(job)
+                continue
+            self._apply_state(job, state)
+            if job.phase == "tracking":
+                self._next_poll[job.id] = now + self.poll.interval(time.time() - job.created_at)
+            else:
+                self._next_poll.pop(job.id, None)
+
+    def _missing(self, job: Job) -> None:
+        misses = getattr(job, "_misses", 0) + 1
+        job._misses = misses  # type: ignore[attr-defined]
+        if misses >= 3:
+            self._next_poll.pop(job.id, None)
+            self._update(job, phase="done", status="failed", finished_at=time.time(),
+                         error_json={"code": "TaskNotFound",
+                                     "message": f"{self.provider_name} no longer knows task {job.task_id}"})  # fmt: skip
+        else:
+            self._next_poll[job.id] = asyncio.get_running_loop().time() + self.poll.max_interval
+
+    def _apply_state(self, job: Job, state: TaskState) -> None:
+        fields: dict[str, Any] = {"raw_json": state.raw, "progress": state.progress}
+        if state.usage is not None:
+            fields["usage_json"] = state.usage.as_dict()
+        if state.seed is not None:
+            fields["seed"] = state.seed
+        if state.error is not None:
+            fields["error_json"] = {"code": state.error.code, "message": state.error.message}
+        if state.status == "succeeded":
+            fields.update(phase="downloading", status="running")
+            self._update(job, **fields)
+            self._spawn(self._download(job, state))
+            return
+        if state.status in TERMINAL:
+            fields.update(phase="done", status=state.status, finished_at=time.time())
+        else:
+            fields["status"] = state.status
+        self._update(job, **fields)
+
+    async def apply_callback(self, body: Any) -> Job | None:
+        """Apply a provider status callback idempotently; polling stays on as recovery."""
+        self._bind()
+        state = self.dialect.parse_callback(body)
+        for row in self.ledger.active(self.route):
+            if row.get("task_id") == state.task_id:
+                job = self._job_from_row(row)
+                if job.phase == "tracking":
+                    self._apply_state(job, state)
+                return job
+        return None
+
+    # download -----------------------------------------------------------------------------
+    async def _download(self, job: Job, state: TaskState | None) -> None:
+        if job.id in self._downloading:
+            return
+        self._downloading.add(job.id)
+        try:
+            await self._download_inner(job, state)
+        finally:
+            self._downloading.discard(job.id)
+
+    async def _download_inner(self, job: Job, state: TaskState | None) -> None:
+        assert self._http is not None and self._files is not None
+        folder = self.workdir / "videos"
+        video = folder / f"{job.id}.mp4"
+        frame = folder / f"{job.id}.last-frame.png"
+        for attempt in range(8):
+            try:
+                if state is None:
+                    state = self.dialect.parse_task(
+                        await self._http.call(self.dialect.get_call(str(job.task_id)))
+                    )
+                if state.video_url is None:
+                    raise errors.DownloadError(
+                        f"{self.provider_name} reported success without a video URL"
+                    )
+                if not video.exists():
+                    await download(self._files, state.video_url, video,
+                                   max_bytes=self.max_download_bytes, expect=MP4_MAGIC)  # fmt: skip
+                if state.last_frame_url and not frame.exists():
+                    await download(self._files, state.last_frame_url, frame,
+                                   max_bytes=64 * 1024 * 1024, expect=b"PNG")  # fmt: skip
+                break
+            except URLExpired:
+                state = None  # re-read the task for a fresh signed URL
+            except (errors.DownloadError, errors.APIError, errors.APIConnectionError) as exc:
+                log.warning("download of %s failed (%s); retrying", job.id, exc)
+                if isinstance(exc, errors.DownloadError) and "cap" in str(exc):
+                    self._fail_download(job, exc)
+                    return
+                await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
+        else:
+            self._update(job, phase="downloading")
+            log.error(
+                "could not download %s yet; the next client on this workdir will retry", job.id
+            )
+            return
+        payload = {"job": job.id, "provider": self.provider_name, "task_id": job.task_id,
+                   "request": _request_to_json(job.request), "response": state.raw}  # fmt: skip
+        sidecar = folder / f"{job.id}.json"
+        tmp = sidecar.with_suffix(".json.part")
+        tmp.write_text(json.dumps(payload, indent=2, default=str))
+        os.replace(tmp, sidecar)
+        fields: dict[str, Any] = {"phase": "done", "status": "succeeded", "finished_at": time.time(),
+                                  "video_path": str(video), "raw_json": state.raw, "progress": 1.0}  # fmt: skip
+        if frame.exists():
+            fields["last_frame_path"] = str(frame)
+        if state.usage is not None:
+            fields["usage_json"] = state.usage.as_dict()
+        if state.seed is not None:
+            fields["seed"] = state.seed
+        self._update(job, **fields)
+
+    def _fail_download(self, job: Job, exc: Exception) -> None:
+        self._update(job, phase="done", status="failed", finished_at=time.time(),
+                     error_json={"code": "DownloadFailed", "message": str(exc)})  # fmt: skip
+
+    # cancel -------------------------------------------------------------------------------
+    async def _cancel(self, job: Job) -> None:
+        self._bind()
+        assert self._http is not None
+        if job.done:
+            return
+        if job.task_id is None:
+            raise errors.SeedanceError(f"job {job.id} has no provider task yet; nothing to cancel")
+        call = self.dialect.cancel_call(job.task_id)
+        if call is None:
+            raise errors.SeedanceError(
+                f"{self.provider.label} cannot cancel: {self.provider.cancel_note}"
+            )
+        body = await self._http.call(call)
+        state = self.dialect.parse_cancel(job.task_id, body)
+        if state is None:
+            try:
+                state = self.dialect.parse_task(
+                    await self._http.call(self.dialect.get_call(job.task_id))
+                )
+            except errors.NotFoundError:
+                state = None
+        if state is not None:
+            self._apply_state(job, state)
+
+
+# helpers ----------------------------------------------------------------------------------
+def _request_to_json(request: VideoRequest) -> dict[str, Any]:
+    """The request as stored; local media is kept by path and hash, never as bytes."""
+    return request.model_dump(mode="json")
+
+
+def _request_from_json(text: str) -> dict[str, Any]:
+    return json.loads(text)
+
+
+def _params_of(request: VideoRequest) -> dict[str, Any]:
+    return {
+        "model": request.model, "ratio": request.ratio, "resolution": request.resolution,
+        "duration": request.duration, "generate_audio": request.generate_audio,
+        "seed": request.seed, "watermark": request.watermark, "camera_fixed": request.camera_fixed,
+        "return_last_frame": request.return_last_frame, "service_tier": request.service_tier,
+        "callback_url": request.callback_url, "first_frame": request.first_frame,
+        "last_frame": request.last_frame, "images": request.images, "videos": request.videos,
+        "audios": request.audios, "options": request.options or None,
+    }  # fmt: skip
+
+
+def _shorten_data_urls(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("data:") and len(value) > 60:
+        return value[:40] + f"…<{len(value):,} chars>"
+    if isinstance(value, dict):
+        return {k: _shorten_data_urls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shorten_data_urls(v) for v in value]
+    return value
+
+
+def _run_now(coro: Any) -> Any:
+    """Drive a coroutine that never actually suspends (pure builders) to completion."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coro.close()
+    raise RuntimeError("preview needs network access for this provider; submit instead")
+
+
+__all__: Sequence[str] = ["AsyncClient", "PollPolicy"]
