@@ -1,0 +1,171 @@
+"""Shared fixtures: real media files, a fast emulator, and clients pointed at it.
+
+Every test runs with the providers' key variables removed, so nothing here can reach a paid
+API by accident; the clients talk to an emulator on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import io
+import math
+import wave
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seedance_nb import catalog
+from seedance_nb.emulator import Emulator
+
+KEY_ENVS = sorted({env for p in catalog.PROVIDERS.values() for env in p.key_env})
+EMULATOR_ENVS = ("SEEDANCE_EMULATOR_URL", "SEEDANCE_EMULATOR_SPEED")
+
+
+@pytest.fixture(autouse=True)
+def _no_provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real key may leak into a test (and no test may reach a real provider)."""
+    for name in (*KEY_ENVS, *EMULATOR_ENVS):
+        monkeypatch.delenv(name, raising=False)
+
+
+# ----------------------------------------------------------------------------- media files
+
+
+def png_bytes(size: tuple[int, int] = (400, 400), color: tuple[int, int, int] = (200, 80, 40),
+              fmt: str = "PNG") -> bytes:  # fmt: skip
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, fmt)
+    return buf.getvalue()
+
+
+def png_data_url(
+    size: tuple[int, int] = (400, 400), color: tuple[int, int, int] = (20, 90, 200)
+) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(size, color)).decode()
+
+
+def write_png(path: Path, size: tuple[int, int] = (400, 400),
+              color: tuple[int, int, int] = (200, 80, 40)) -> Path:  # fmt: skip
+    path.write_bytes(png_bytes(size, color))
+    return path
+
+
+def write_video(
+    path: Path, seconds: float, fps: int = 24, size: tuple[int, int] = (640, 640)
+) -> Path:
+    """A real H.264 MP4 of ``seconds`` at ``fps`` (PyAV)."""
+    import av
+    import numpy as np
+
+    w, h = size
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for i in range(round(seconds * fps)):
+            arr = np.full((h, w, 3), (i * 7) % 255, dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(arr, format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def wav_bytes(seconds: float, rate: int = 16000) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        samples = bytearray()
+        for i in range(int(seconds * rate)):
+            v = int(8000 * math.sin(2 * math.pi * 440 * i / rate))
+            samples += v.to_bytes(2, "little", signed=True)
+        w.writeframes(bytes(samples))
+    return buf.getvalue()
+
+
+def write_wav(path: Path, seconds: float) -> Path:
+    path.write_bytes(wav_bytes(seconds))
+    return path
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> Any:
+    """Factories that write real media files into this test's ``tmp_path``."""
+
+    class Media:
+        dir = tmp_path
+
+        @staticmethod
+        def png(name: str = "frame.png", size: tuple[int, int] = (400, 400),
+                color: tuple[int, int, int] = (200, 80, 40)) -> Path:  # fmt: skip
+            return write_png(tmp_path / name, size, color)
+
+        @staticmethod
+        def video(name: str = "clip.mp4", seconds: float = 2.5, fps: int = 24,
+                  size: tuple[int, int] = (640, 640)) -> Path:  # fmt: skip
+            return write_video(tmp_path / name, seconds, fps, size)
+
+        @staticmethod
+        def wav(name: str = "voice.wav", seconds: float = 3.0) -> Path:
+            return write_wav(tmp_path / name, seconds)
+
+    return Media
+
+
+# ----------------------------------------------------------------------------- emulator + clients
+
+FAST = {"queued_seconds": 0.2, "running_seconds": 0.4}
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """One fast emulator per test module, its state in a temporary directory."""
+    emu = Emulator(state_dir=tmp_path_factory.mktemp("emulator"), **FAST).start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+def client_kwargs(emu: Emulator, workdir: Path, **extra: Any) -> dict[str, Any]:
+    return {"provider": "emulator", "base_url": emu.base_url + "/api/v3", "workdir": workdir,
+            **extra}  # fmt: skip
+
+
+@pytest.fixture
+def client(emulator: Emulator, tmp_path: Path) -> Iterator[Any]:
+    """A sync client on the module's emulator with a fresh workdir."""
+    import seedance_nb as sd
+
+    c = sd.Client(**client_kwargs(emulator, tmp_path / "w"))
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def aclient(emulator: Emulator, tmp_path: Path) -> Iterator[Any]:
+    """An AsyncClient on the module's emulator; use it inside ``run(...)`` with ``async with``."""
+    import seedance_nb as sd
+
+    c = sd.AsyncClient(**client_kwargs(emulator, tmp_path / "w"))
+    try:
+        yield c
+    finally:
+        with contextlib.suppress(Exception):
+            asyncio.run(c.aclose())
+
+
+@pytest.fixture
+def run() -> Callable[[Any], Any]:
+    """Run a coroutine to completion on a fresh event loop (no pytest-asyncio needed)."""
+    return asyncio.run

@@ -1,0 +1,277 @@
+"""HTTP plumbing: the sealed key, the URL policy, retries for reads and never for creates."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from seedance_nb import catalog, errors
+from seedance_nb.providers import HttpCall, dialect_for
+from seedance_nb.transport import (
+    USER_AGENT,
+    ProviderHTTP,
+    RetryPolicy,
+    Secret,
+    build_httpx_request,
+    check_base_url,
+    decode_json,
+    is_loopback,
+)
+
+KEY = "sk-live-TRANSPORT-do-not-print-7f3a"
+ARK = dialect_for(catalog.PROVIDERS["ark"])
+GET = HttpCall("GET", "/contents/generations/tasks/cgt-1")
+CREATE = HttpCall("POST", "/contents/generations/tasks", json={"model": "m"}, idempotent=False)
+
+
+# ----------------------------------------------------------------------------- Secret
+
+
+def test_secret_never_prints_itself() -> None:
+    s = Secret(KEY)
+    assert s.reveal() == KEY
+    for text in (repr(s), str(s), f"{s}", f"{s!r}", repr([s]), repr({"k": s})):
+        assert KEY not in text and "****" in text
+    assert bool(s) and not bool(Secret(""))
+    with pytest.raises(TypeError, match="not picklable"):
+        pickle.dumps(s)
+
+
+# ----------------------------------------------------------------------------- base URL policy
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8642/api/v3", "http://localhost:1/api/v3",
+                                 "http://[::1]:9/api/v3", "http://127.0.0.2/x",
+                                 "http://emu.localhost:5/api"])  # fmt: skip
+def test_plain_http_with_a_key_is_fine_on_loopback(url: str) -> None:
+    assert check_base_url(url + "/", has_key=True) == url
+
+
+@pytest.mark.parametrize("url", ["http://ark.example.com/api/v3", "http://10.0.0.8/api/v3",
+                                 "http://192.168.1.2:8080", "http://localhost.evil.com/x"])  # fmt: skip
+def test_plain_http_with_a_key_is_refused_elsewhere(url: str) -> None:
+    with pytest.raises(
+        errors.ConfigurationError, match="refusing to send an API key over plain http"
+    ):
+        check_base_url(url, has_key=True)
+    assert check_base_url(url, has_key=False) == url  # no key, nothing to leak
+    assert check_base_url(url.replace("http://", "https://"), has_key=True)
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com", "example.com/api", "https://", ""])
+def test_base_url_must_be_http(url: str) -> None:
+    with pytest.raises(errors.ConfigurationError, match="must be an http"):
+        check_base_url(url, has_key=False)
+
+
+def test_base_url_must_not_carry_credentials() -> None:
+    with pytest.raises(errors.ConfigurationError, match="must not carry credentials") as info:
+        check_base_url(f"https://user:{KEY}@example.com", has_key=False)
+    assert KEY not in str(info.value)
+
+
+def test_is_loopback() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("[::1]")
+    assert is_loopback("localhost") and not is_loopback("example.com")
+    assert not is_loopback(None) and not is_loopback("10.1.1.1")
+
+
+def test_provider_http_applies_the_policy() -> None:
+    with pytest.raises(errors.ConfigurationError):
+        ProviderHTTP(ARK, "http://ark.example.com/api/v3", Secret(KEY))
+    http = ProviderHTTP(ARK, "http://127.0.0.1:9/api/v3/", Secret(KEY))
+    assert http.base_url == "http://127.0.0.1:9/api/v3"
+    asyncio.run(http.aclose())
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+def test_build_httpx_request() -> None:
+    call = HttpCall("GET", "/tasks", params=[("filter.task_ids", "a"), ("filter.task_ids", "b")])
+    req = build_httpx_request(call, "https://h/api/v3/", {"X": "1"})
+    assert str(req.url) == "https://h/api/v3/tasks?filter.task_ids=a&filter.task_ids=b"
+    assert req.headers["X"] == "1"
+    req = build_httpx_request(CREATE, "https://h/api/v3")
+    assert req.method == "POST" and req.content == b'{"model":"m"}'
+    multipart = HttpCall(
+        "POST", "/v", data={"prompt": "p"}, files=[("f", ("a.png", b"PNG", "image/png"))]
+    )
+    req = build_httpx_request(multipart, "https://h")
+    assert req.headers["content-type"].startswith("multipart/form-data")
+
+
+def test_decode_json() -> None:
+    ok = httpx.Response(200, content=b'{"a": 1}')
+    assert decode_json(ok, "ark") == {"a": 1}
+    assert decode_json(httpx.Response(200, content=b"  "), "ark") == {}
+    with pytest.raises(errors.BadResponseError, match="not JSON"):
+        decode_json(httpx.Response(200, content=b"<html>oops</html>"), "ark")
+    with pytest.raises(errors.BadResponseError, match="byte body"):
+        decode_json(httpx.Response(200, content=b"1" * (8 * 1024 * 1024 + 1)), "ark")
+
+
+# ----------------------------------------------------------------------------- retries (MockTransport)
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def session(handler: Handler, attempts: int = 4) -> tuple[ProviderHTTP, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return handler(request)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(record))
+    http = ProviderHTTP(ARK, "https://ark.example.com/api/v3", Secret(KEY), client=client,
+                        retry=RetryPolicy(attempts=attempts, base_delay=0.001, max_delay=0.01))  # fmt: skip
+    return http, seen
+
+
+def sequence(*responses: httpx.Response) -> Handler:
+    queue = list(responses)
+    return lambda request: queue.pop(0) if len(queue) > 1 else queue[0]
+
+
+def err(status: int, code: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, json={"error": {"code": code, "message": f"{code} happened"}},
+                          headers=headers or {})  # fmt: skip
+
+
+def call(http: ProviderHTTP, c: HttpCall) -> Any:
+    async def go() -> Any:
+        try:
+            return await http.call(c)
+        finally:
+            await http.client.aclose()
+
+    return asyncio.run(go())
+
+
+def test_headers_carry_the_key_only_in_authorization() -> None:
+    http, seen = session(lambda r: httpx.Response(200, json={"id": "cgt-1"}))
+    assert call(http, GET) == {"id": "cgt-1"}
+    req = seen[0]
+    assert req.headers["authorization"] == f"Bearer {KEY}"
+    assert req.headers["user-agent"] == USER_AGENT
+    assert KEY not in str(req.url)
+    assert str(req.url) == "https://ark.example.com/api/v3/contents/generations/tasks/cgt-1"
+
+
+@pytest.mark.parametrize("status,code", [(503, "ServerOverloaded"), (429, "RateLimitExceeded"),
+                                         (500, "InternalServiceError")])  # fmt: skip
+def test_reads_retry_on_429_and_5xx(status: int, code: str) -> None:
+    http, seen = session(sequence(err(status, code), err(status, code),
+                                  httpx.Response(200, json={"id": "cgt-1", "status": "running"})))  # fmt: skip
+    assert call(http, GET)["status"] == "running"
+    assert len(seen) == 3 and http.requests_sent == 3
+
+
+def test_reads_give_up_after_the_attempts_with_the_typed_error() -> None:
+    http, seen = session(
+        lambda r: err(503, "ServerOverloaded", {"x-request-id": "req-9"}), attempts=3
+    )
+    with pytest.raises(errors.ServerError) as info:
+        call(http, GET)
+    e = info.value
+    assert len(seen) == 3
+    assert (e.status_code, e.code, e.request_id, e.provider) == (
+        503,
+        "ServerOverloaded",
+        "req-9",
+        "ark",
+    )
+    assert e.retryable and KEY not in str(e) and KEY not in repr(e.body)
+
+
+def test_reads_honour_retry_after() -> None:
+    http, seen = session(sequence(err(429, "RateLimitExceeded", {"Retry-After": "0"}),
+                                  httpx.Response(200, json={"ok": True})))  # fmt: skip
+    assert call(http, GET) == {"ok": True} and len(seen) == 2
+    assert RetryPolicy().delay(0, 3.0) == 3.0 and RetryPolicy().delay(0, 999.0) == 120.0
+    assert 0.25 <= RetryPolicy(base_delay=0.5).delay(0, None) <= 0.5
+
+
+@pytest.mark.parametrize("status,code,cls", [(503, "ServerOverloaded", errors.ServerError),
+                                             (429, "RateLimitExceeded", errors.RateLimitError),
+                                             (500, "InternalServiceError", errors.ServerError)])  # fmt: skip
+def test_creates_are_never_retried(status: int, code: str, cls: type[errors.APIError]) -> None:
+    http, seen = session(sequence(err(status, code), httpx.Response(200, json={"id": "cgt-2"})))
+    with pytest.raises(cls) as info:
+        call(http, CREATE)
+    assert len(seen) == 1 and info.value.code == code
+
+
+def test_creates_are_not_retried_after_a_connection_error() -> None:
+    def boom(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    http, seen = session(boom)
+    with pytest.raises(errors.APIConnectionError, match="timed out"):
+        call(http, CREATE)
+    assert len(seen) == 1
+    http, seen = session(boom, attempts=3)
+    with pytest.raises(errors.APIConnectionError):
+        call(http, GET)
+    assert len(seen) == 3
+
+
+def test_reads_recover_from_a_dropped_connection() -> None:
+    state = {"n": 0}
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        state["n"] += 1
+        if state["n"] == 1:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json={"id": "cgt-1"})
+
+    http, seen = session(flaky)
+    assert call(http, GET) == {"id": "cgt-1"} and len(seen) == 2
+
+
+@pytest.mark.parametrize("status,code,cls", [
+    (400, "InvalidParameter", errors.APIError),
+    (401, "AuthenticationError", errors.AuthenticationError),
+    (402, "insufficient_quota", errors.InsufficientQuotaError),
+    (403, "AccessDenied", errors.PermissionDeniedError),
+    (404, "InvalidEndpointOrModel.NotFound", errors.NotFoundError),
+])  # fmt: skip
+def test_client_errors_are_mapped_and_not_retried(
+    status: int, code: str, cls: type[errors.APIError]
+) -> None:
+    http, seen = session(lambda r: err(status, code))
+    with pytest.raises(cls) as info:
+        call(http, GET)
+    e = info.value
+    assert len(seen) == 1 and type(e) is cls and not e.retryable
+    assert e.status_code == status and e.code == code and e.message == f"{code} happened"
+    assert f"HTTP {status}" in str(e) and code in str(e) and KEY not in str(e)
+
+
+def test_error_bodies_that_are_not_json() -> None:
+    http, _ = session(lambda r: httpx.Response(400, content=b"bad gateway thing"))
+    with pytest.raises(errors.APIError, match="bad gateway thing") as info:
+        call(http, GET)
+    assert info.value.status_code == 400
+
+
+def test_redirects_are_not_followed() -> None:
+    http, seen = session(
+        lambda r: httpx.Response(302, headers={"Location": "https://evil.example"})
+    )
+    with pytest.raises(errors.BadResponseError, match="redirect"):
+        call(http, GET)
+    assert len(seen) == 1
+
+
+def test_ok_body_that_is_not_json_is_retried_for_reads_then_raised() -> None:
+    http, seen = session(lambda r: httpx.Response(200, content=b"<html>"), attempts=2)
+    with pytest.raises(errors.BadResponseError):
+        call(http, GET)
+    assert len(seen) == 2
