@@ -56,7 +56,7 @@ CREATE INDEX IF NOT EXISTS jobs_by_phase ON jobs(phase);
 # unknown: create fate could not be reconciled; rejected: the provider refused the create
 # (nothing was paid, so the same request may be sent again).
 ACTIVE_PHASES = ("creating", "tracking", "downloading")
-LEASE_SECONDS = 30.0
+LEASE_SECONDS = 15.0  # renewed every few seconds by the driving client
 
 _COLUMNS = (
     "id route provider request_hash tier model_id prompt request_json task_id status phase "
@@ -189,6 +189,11 @@ class Ledger:
                 "UPDATE jobs SET lease_until=? WHERE id=? AND owner=?",
                 [(until, j, owner) for j in job_ids],
             )
+
+    def release_leases(self, owner: str) -> None:
+        """A closing client hands its jobs to whoever opens the workdir next."""
+        with self._tx() as db:
+            db.execute("UPDATE jobs SET lease_until=0 WHERE owner=?", (owner,))
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         with self._lock:

@@ -34,6 +34,7 @@ from .transport import ProviderHTTP
 log = logging.getLogger("seedance_nb")
 
 MP4_MAGIC = b"ftyp"
+LEASE_RENEW_SECONDS = 4.0
 
 
 class PollPolicy:
@@ -199,7 +200,9 @@ class AsyncClient:
             task.cancel()
         if self._scheduler is not None:
             self._scheduler.cancel()
+            self._tasks.add(self._scheduler)
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.ledger.release_leases(self.owner)
         if self._http is not None:
             await self._http.aclose()
         if self._files is not None:
@@ -402,13 +405,19 @@ class AsyncClient:
     async def _run_scheduler(self) -> None:
         assert self._wake is not None
         loop = asyncio.get_running_loop()
+        renewed = loop.time()
         while self._next_poll and not self._closed:
             now = loop.time()
+            if now - renewed > LEASE_RENEW_SECONDS:
+                renewed = now
+                self.ledger.renew_leases(list(self._next_poll), self.owner)
             soonest = min(self._next_poll.values())
             if soonest > now:
                 self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), soonest - now)
+                    await asyncio.wait_for(
+                        self._wake.wait(), min(soonest - now, LEASE_RENEW_SECONDS)
+                    )
                 except asyncio.TimeoutError:
                     pass
                 continue

@@ -1,0 +1,124 @@
+"""The runtime under network faults, against the real emulator over a socket.
+
+A client-side transport forwards each request to the emulator and then misbehaves, so the
+upstream effect (a task was or was not created) is real and countable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+import seedance_nb as sd
+from seedance_nb.emulator import Emulator
+
+
+class FaultyTransport(httpx.AsyncBaseTransport):
+    """Forwards to the real server; loses the answers to the first ``drop_creates`` creates."""
+
+    def __init__(self, drop_creates: int = 0, fail_list: bool = False) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.drop_creates = drop_creates
+        self.fail_list = fail_list
+        self.creates_sent = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.fail_list and request.method == "GET" and "filter.model" in str(request.url):
+            raise httpx.ConnectError("listing unreachable", request=request)
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST":
+            self.creates_sent += 1
+            if self.creates_sent <= self.drop_creates:
+                await response.aclose()
+                raise httpx.ReadTimeout("answer lost after the task was made", request=request)
+        return response
+
+
+@pytest.fixture
+def emu(tmp_path: Path):
+    emulator = Emulator(state_dir=tmp_path / "emu", queued_seconds=0.2, running_seconds=0.3)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+def _creates(emu: Emulator) -> int:
+    return sum(emu.stats()["creates"].values())
+
+
+def _client(emu: Emulator, workdir: Path, transport: httpx.AsyncBaseTransport) -> sd.AsyncClient:
+    return sd.AsyncClient(
+        provider="emulator", base_url=emu.base_url + "/api/v3", workdir=workdir,
+        http_client=httpx.AsyncClient(transport=transport),
+    )  # fmt: skip
+
+
+def test_lost_create_answer_is_reconciled_not_resent(emu: Emulator, tmp_path: Path) -> None:
+    async def main() -> sd.Job:
+        transport = FaultyTransport(drop_creates=1)
+        async with _client(emu, tmp_path / "w", transport) as client:
+            job = await client.submit("a lost answer", duration=4, resolution="480p")
+            await job
+            assert transport.creates_sent == 1
+            return job
+
+    job = asyncio.run(main())
+    assert _creates(emu) == 1
+    assert job.status == "succeeded" and job.task_id and job.video_path and job.video_path.exists()
+
+
+def test_unreachable_listing_leaves_job_unknown_and_sends_nothing_more(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    async def main() -> None:
+        transport = FaultyTransport(drop_creates=1, fail_list=True)
+        async with _client(emu, tmp_path / "w", transport) as client:
+            with pytest.raises(sd.UnknownOutcomeError) as info:
+                await client.submit("fate unknown", duration=4, resolution="480p")
+            job = info.value.job
+            assert job is not None and job.outcome_unknown and job.done
+            # the same request again must not create a second task
+            again = await client.submit("fate unknown", duration=4, resolution="480p")
+            assert again.id == job.id
+            assert transport.creates_sent == 1
+
+    asyncio.run(main())
+    assert _creates(emu) == 1
+
+
+def test_rejected_create_pays_nothing_and_can_be_sent_again(emu: Emulator, tmp_path: Path) -> None:
+    client = sd.Client(
+        provider="emulator", base_url=emu.base_url + "/api/v3", workdir=tmp_path / "w"
+    )
+    with client:
+        with pytest.raises(sd.APIError) as info:
+            client.submit("blocked [[input-moderation]]", duration=4, resolution="480p")
+        assert (
+            info.value.status_code == 400 and info.value.code == "InputTextSensitiveContentDetected"
+        )
+        assert _creates(emu) == 0
+        history = client.jobs()
+        assert history[0].status == "failed" and history[0].phase == "rejected"
+
+
+def test_job_survives_its_client_and_a_new_client_finishes_it(tmp_path: Path) -> None:
+    emu = Emulator(state_dir=tmp_path / "emu", queued_seconds=1.0, running_seconds=1.0).start()
+    try:
+        base = emu.base_url + "/api/v3"
+        first = sd.Client(provider="emulator", base_url=base, workdir=tmp_path / "w")
+        job = first.submit("outlive the kernel", duration=4, resolution="480p")
+        assert not job.done
+        first.close()  # the "kernel" dies mid-render
+        with sd.Client(provider="emulator", base_url=base, workdir=tmp_path / "w") as second:
+            resumed = second.resume()
+            assert [j.id for j in resumed] == [job.id]
+            done = resumed[0].wait(30)
+            assert done.video_path is not None and done.video_path.stat().st_size > 1000
+            # and the same request is still the same job, not a new task
+            assert second.submit("outlive the kernel", duration=4, resolution="480p").id == job.id
+        assert _creates(emu) == 1
+    finally:
+        emu.stop()
