@@ -1,0 +1,150 @@
+"""Where notebook jobs run: the kernel's own event loop when there is one.
+
+In a Jupyter kernel a cell runs on the kernel's loop, so a submit is scheduled there with
+``create_task`` and the cell returns at once while polls keep going between cells. In a plain
+(non-async) IPython shell there is no running loop; then a private daemon loop thread plays
+that part. One :class:`~seedance_nb.AsyncClient` per (provider, workdir, loop) is cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable, Coroutine, Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..job import Job
+    from ..runtime import AsyncClient
+
+_clients: dict[tuple[str | None, str, int], AsyncClient] = {}
+_thread_loop: asyncio.AbstractEventLoop | None = None
+_lock = threading.Lock()
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    global _thread_loop
+    with _lock:
+        if _thread_loop is None or _thread_loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="seedance-nb-loop", daemon=True).start()
+            _thread_loop = loop
+        return _thread_loop
+
+
+def home_loop() -> asyncio.AbstractEventLoop:
+    """The loop notebook jobs live on: the running (kernel) loop, else a private thread."""
+    return running_loop() or _background_loop()
+
+
+def get_client(provider: str | None = None, workdir: str | Path | None = None) -> AsyncClient:
+    """The cached client for (provider, workdir) on the current home loop."""
+    from ..runtime import AsyncClient
+
+    wd = str(Path(workdir or "seedance-output").expanduser().resolve())
+    loop = home_loop()
+    key = (provider or None, wd, id(loop))
+    client = _clients.get(key)
+    if client is None or client._closed or (client.loop is not None and client.loop.is_closed()):
+        client = AsyncClient(provider=provider or None, workdir=wd)
+        _clients[key] = client
+    return client
+
+
+def schedule(
+    coro: Coroutine[Any, Any, Any],
+) -> asyncio.Future[Any] | concurrent.futures.Future[Any]:
+    """Run ``coro`` on the home loop without waiting for it."""
+    loop = running_loop()
+    if loop is not None:
+        return loop.create_task(coro)
+    return asyncio.run_coroutine_threadsafe(coro, _background_loop())
+
+
+def run_sync(awaitable: Any, timeout: float | None = None) -> Any:
+    """Block until ``awaitable`` is done, nesting the kernel's loop when called from a cell."""
+    if isinstance(awaitable, concurrent.futures.Future):
+        return awaitable.result(timeout)
+    loop = running_loop()
+    if loop is not None:
+        import nest_asyncio2
+
+        nest_asyncio2.apply(loop)
+        return loop.run_until_complete(awaitable)
+    if asyncio.isfuture(awaitable):
+        fut_loop = awaitable.get_loop()
+
+        async def _wrap() -> Any:
+            return await awaitable
+
+        return asyncio.run_coroutine_threadsafe(_wrap(), fut_loop).result(timeout)
+    return asyncio.run_coroutine_threadsafe(awaitable, _background_loop()).result(timeout)
+
+
+class PendingJob:
+    """A job still being submitted; awaitable, and a proxy for the :class:`Job` once it exists.
+
+    ``await pending`` returns the finished Job (raising ``JobFailed`` like ``await job``);
+    ``pending.wait()`` blocks; attribute access is forwarded to the Job once created.
+    """
+
+    def __init__(self, future: asyncio.Future[Any] | concurrent.futures.Future[Any], label: str):
+        self._future = future
+        self.label = label
+        self._callbacks: list[Callable[[Job], None]] = []
+
+    @property
+    def job(self) -> Job | None:
+        f = self._future
+        if not f.done() or f.cancelled() or f.exception() is not None:
+            return None
+        return f.result()  # type: ignore[no-any-return]
+
+    @property
+    def submitted(self) -> bool:
+        return self.job is not None
+
+    async def _created(self) -> Job:
+        f = self._future
+        if isinstance(f, concurrent.futures.Future):
+            return await asyncio.wrap_future(f)  # type: ignore[no-any-return]
+        return await f  # type: ignore[no-any-return]
+
+    async def wait_async(self, timeout: float | None = None) -> Job:
+        job = await self._created()
+        return await job.wait_async(timeout)
+
+    def __await__(self) -> Generator[Any, None, Job]:
+        return self.wait_async().__await__()
+
+    def wait(self, timeout: float | None = None) -> Job:
+        job = run_sync(self._future)
+        return job.wait(timeout)  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        job = self.job
+        if job is None:
+            f = self._future
+            if f.done() and not f.cancelled() and f.exception() is not None:
+                raise AttributeError(f"{name}: the submit failed ({f.exception()})")
+            raise AttributeError(f"{name}: the {self.label} job is still being submitted; await it")
+        return getattr(job, name)
+
+    def __repr__(self) -> str:
+        job = self.job
+        return repr(job) if job is not None else f"<PendingJob {self.label} submitting>"
+
+    def _repr_html_(self) -> str | None:
+        job = self.job
+        return job._repr_html_() if job is not None else None
