@@ -125,7 +125,7 @@ def test_compare_two_tiers(ip: Any, workdir: Path) -> None:
     async def main() -> None:
         src = "%%seedance -m seedance-2.0-fast,seedance-1.0-pro-fast --duration 4 --resolution 480p --name cmp\nA paper boat"
         await run(ip, src)
-        result, cap = await run(ip, "jobs = await cmp")
+        result, _ = await run(ip, "jobs = await cmp")
         assert result.success
         jobs = ip.user_ns["jobs"]
         assert [j.model for j in jobs] == ["seedance-2.0-fast", "seedance-1.0-pro-fast"]
