@@ -87,8 +87,10 @@ def test_submit_and_wait_shows_video(ip: Any, workdir: Path) -> None:
         src = "%%seedance -m seedance-2.0-fast --duration 4 --resolution 480p --seed 11 --name job --wait\nA lighthouse at dusk"
         result, cap = await run(ip, src)
         assert result.success
-        job = ip.user_ns["job"]
+        pending = ip.user_ns["job"]
+        job = pending.job
         assert isinstance(job, sd.Job)
+        assert pending.status == "succeeded"  # the proxy forwards to the job
         assert job.status == "succeeded" and job.video_path is not None and job.video_path.exists()
         assert job.video_path.is_relative_to(workdir)
         final = cap.outputs[-1]

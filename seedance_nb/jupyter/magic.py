@@ -25,7 +25,7 @@ from traitlets.config.configurable import Configurable
 from .. import catalog
 from ..errors import InvalidRequest, JobFailed, SeedanceError
 from . import html as h
-from .runner import PendingJob, get_client, run_sync
+from .runner import get_client, run_sync
 from .view import TaskView, launch
 
 
@@ -225,8 +225,6 @@ class Seedance(Magics, Configurable):  # type: ignore[misc]
         else:
             view = TaskView(models[0], self.display).show()
             result = launch(client, prompt, {"model": models[0], **params}, view, force=args.force)
-            if args.name:
-                self._bind_later(args.name, result)
         if args.name:
             self.shell.user_ns[args.name] = result
         if args.wait or self.wait:
@@ -237,16 +235,6 @@ class Seedance(Magics, Configurable):  # type: ignore[misc]
             except SeedanceError:
                 pass
         return None
-
-    def _bind_later(self, name: str, pending: PendingJob) -> None:
-        """Once created, swap the PendingJob for the Job itself in the user namespace."""
-        ns = self.shell.user_ns
-
-        def swap(f: Any) -> None:
-            if ns.get(name) is pending and pending.job is not None:
-                ns[name] = pending.job
-
-        pending._future.add_done_callback(swap)
 
     def _show_preview(self, pv: dict[str, Any]) -> None:
         body = json.dumps(pv["body"], indent=2, ensure_ascii=False, default=str)

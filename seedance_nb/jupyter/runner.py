@@ -100,7 +100,7 @@ class PendingJob:
     def __init__(self, future: asyncio.Future[Any] | concurrent.futures.Future[Any], label: str):
         self._future = future
         self.label = label
-        self._callbacks: list[Callable[[Job], None]] = []
+        self._callbacks: list[Callable[[], None]] = []
 
     @property
     def job(self) -> Job | None:
@@ -119,16 +119,36 @@ class PendingJob:
             return await asyncio.wrap_future(f)  # type: ignore[no-any-return]
         return await f  # type: ignore[no-any-return]
 
+    def on_settled(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` in the waiter's context once a wait ends (repaints the view there).
+
+        A notebook's view is repainted from the kernel's loop as the job changes, and those
+        updates belong to the cell that started the job. Tools that execute notebooks
+        (nbclient, nbval) drop messages of a finished cell, so the waiting cell repaints once
+        more: the saved notebook then shows the final state.
+        """
+        self._callbacks.append(callback)
+
+    def _settled(self) -> None:
+        for callback in self._callbacks:
+            callback()
+
     async def wait_async(self, timeout: float | None = None) -> Job:
-        job = await self._created()
-        return await job.wait_async(timeout)
+        try:
+            job = await self._created()
+            return await job.wait_async(timeout)
+        finally:
+            self._settled()
 
     def __await__(self) -> Generator[Any, None, Job]:
         return self.wait_async().__await__()
 
     def wait(self, timeout: float | None = None) -> Job:
-        job = run_sync(self._future)
-        return job.wait(timeout)  # type: ignore[no-any-return]
+        try:
+            job = run_sync(self._future)
+            return job.wait(timeout)  # type: ignore[no-any-return]
+        finally:
+            self._settled()
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

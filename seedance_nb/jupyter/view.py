@@ -172,4 +172,6 @@ def launch(
     future = schedule(go())
     # the failure is already on screen; mark it retrieved so asyncio does not log it again
     future.add_done_callback(lambda f: f.cancelled() or f.exception())
-    return PendingJob(future, str(params.get("model") or "job"))
+    pending = PendingJob(future, str(params.get("model") or "job"))
+    pending.on_settled(lambda: view._paint(force=True))
+    return pending
