@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 REGISTRY: dict[str, str] = {
     "ark": "ark",
     "volcengine": "ark",
+    "orcarouter": "orcarouter",
+    "cometapi": "cometapi",
+    "evolink": "evolink",
+    "seedance2ink": "seedance2ink",
 }
 
 
