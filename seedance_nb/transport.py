@@ -86,7 +86,7 @@ def build_httpx_request(
 
         stream = MultipartStream(data=call.data or {}, files=call.files or [])
         kwargs["headers"].update(stream.get_headers())
-        kwargs["content"] = stream
+        kwargs["content"] = b"".join(stream)  # bytes: a stream object would be sync-only
     elif call.json is not None:
         kwargs["json"] = call.json
     return httpx.Request(call.method, url, **kwargs)
