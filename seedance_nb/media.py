@@ -13,6 +13,7 @@ import hashlib
 import io
 import mimetypes
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from .errors import InvalidRequest
 
 MediaKind = Literal["image", "video", "audio"]
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 _IMAGE_EXT = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp", ".bmp": "bmp",
               ".tif": "tiff", ".tiff": "tiff", ".gif": "gif", ".heic": "heic"}  # fmt: skip
@@ -130,7 +132,7 @@ def resolve_media(
             )  # fmt: skip
         fmt = head[len(f"data:{kind}/") :].split(";")[0]
         return MediaRef(kind=kind, role=role, source=text, url=text, format=fmt or None)
-    if "://" in text.split("/", 1)[0] + "/" and not lower.startswith("file://"):
+    if _SCHEME.match(text) and not lower.startswith("file://"):
         scheme = text.split("://", 1)[0]
         raise InvalidRequest(
             f"{field}: the scheme {scheme}:// is not supported; use https://, asset:// or a local path",

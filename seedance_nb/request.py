@@ -187,18 +187,14 @@ def build_request(
         raise fail("the prompt is empty; describe the video you want.", "prompt", prompt)
 
     # media
-    ff = _resolve_one(first_frame, "image", "first_frame", "first_frame", workdir, probe)
-    lf = _resolve_one(last_frame, "image", offer.last_frame_role, "last_frame", workdir, probe)
-    imgs = tuple(resolve_media(v, "image", "reference_image", field=f"images[{i}]",
-                               workdir=workdir, probe=probe)
-                 for i, v in enumerate(_as_tuple(images)))  # fmt: skip
-    vids = tuple(resolve_media(v, "video", "reference_video", field=f"videos[{i}]",
-                               workdir=workdir, probe=probe)
-                 for i, v in enumerate(_as_tuple(videos)))  # fmt: skip
-    auds = tuple(resolve_media(v, "audio", "reference_audio", field=f"audios[{i}]",
-                               workdir=workdir, probe=probe)
-                 for i, v in enumerate(_as_tuple(audios)))  # fmt: skip
-
+    try:
+        ff, lf, imgs, vids, auds = _resolve_all(
+            first_frame, last_frame, images, videos, audios, offer, workdir, probe
+        )
+    except InvalidRequest as exc:
+        exc.provider, exc.model = p.name, offer.tier
+        exc.args = (f"{exc.message} (for {offer.tier} on {p.name})",)
+        raise
     if lf is not None and ff is None:
         raise fail("a last frame needs a first frame.", "last_frame", lf.short(),
                    "first_frame alone, or first_frame with last_frame")  # fmt: skip
@@ -317,6 +313,24 @@ def build_request(
         images=imgs, videos=vids, audios=auds, options=opts,
     )  # fmt: skip
     return request, notes
+
+
+def _resolve_all(first_frame: Any, last_frame: Any, images: Any, videos: Any, audios: Any,
+                 offer: Offer, workdir: Path | None, probe: bool) -> tuple[Any, ...]:  # fmt: skip
+    """Resolve and probe every attached medium, in content-array order."""
+    ff = _resolve_one(first_frame, "image", "first_frame", "first_frame", workdir, probe)
+    lf = _resolve_one(last_frame, "image", offer.last_frame_role, "last_frame", workdir, probe)
+    imgs = tuple(resolve_media(v, "image", "reference_image", field=f"images[{i}]",
+                               workdir=workdir, probe=probe)
+                 for i, v in enumerate(_as_tuple(images)))  # fmt: skip
+    vids = tuple(resolve_media(v, "video", "reference_video", field=f"videos[{i}]",
+                               workdir=workdir, probe=probe)
+                 for i, v in enumerate(_as_tuple(videos)))  # fmt: skip
+    auds = tuple(resolve_media(v, "audio", "reference_audio", field=f"audios[{i}]",
+                               workdir=workdir, probe=probe)
+                 for i, v in enumerate(_as_tuple(audios)))  # fmt: skip
+
+    return ff, lf, imgs, vids, auds
 
 
 def _ref_allowed(counts: dict[str, int]) -> str:

@@ -228,9 +228,11 @@ class AsyncClient:
 
     async def jobs(self, limit: int = 50, offset: int = 0) -> list[Job]:
         """The ledger's history (all routes), newest first."""
+        self._bind()  # jobs listed here can be waited on, and unfinished ones resume
         return [self._job_from_row(r) for r in self.ledger.history(limit, offset)]
 
     async def get_job(self, job_id: str) -> Job:
+        self._bind()
         row = self.ledger.get(job_id)
         if row is None:
             raise KeyError(f"no job {job_id!r} in {self.ledger.path}")
