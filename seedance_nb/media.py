@@ -135,7 +135,7 @@ def resolve_media(
     if _SCHEME.match(text) and not lower.startswith("file://"):
         scheme = text.split("://", 1)[0]
         raise InvalidRequest(
-            f"{field}: the scheme {scheme}:// is not supported; use https://, asset:// or a local path",
+            f"{field}: {text!r} uses {scheme}://, which is not supported; use https://, asset:// or a local path",
             field=field, value=text, allowed="https://…, asset://…, a local path",
         )  # fmt: skip
     if lower.startswith("file://"):

@@ -45,12 +45,11 @@ def test_data_urls() -> None:
 
 @pytest.mark.parametrize("value", ["ftp://host/a.png", "s3://bucket/a.png", "gs://b/x.png"])
 def test_unsupported_schemes(value: str) -> None:
-    # Refused before any network call, naming the value. (media.py means to say "the scheme
-    # … is not supported", but its scheme test never matches, so the message is "no such
-    # file"; reported to the lead.)
+    # Refused before any network call, naming the value and the scheme.
     with pytest.raises(InvalidRequest) as info:
         resolve(value)
     assert info.value.value == value and repr(value) in str(info.value)
+    assert f"{value.split('://')[0]}://, which is not supported" in str(info.value)
 
 
 @pytest.mark.parametrize("value", [None, 12, "", "   ", 3.5])
