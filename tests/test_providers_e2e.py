@@ -456,3 +456,20 @@ def test_task_ids_do_not_leak_across_mounts(emu: Emulator) -> None:
         rid = ink.post("/video/generations", json={"model": "seedance-2.0", "prompt": "x",
                                                    "resolution": "480p", "duration": 4}).json()  # fmt: skip
         assert evo.get(f"/v1/tasks/{rid['requestId']}").status_code == 404
+
+
+GATEWAYS = [n for n in PROVIDERS if catalog.PROVIDERS[n].dialect != "ark"]
+
+
+@pytest.mark.parametrize("name", GATEWAYS)
+def test_failed_task_reaches_the_client(name: str, emu: Emulator, tmp_path: Path) -> None:
+    """``[[moderation]]``: each gateway reports the failure its own way; the client reads it."""
+    with client(name, emu, tmp_path) as c:
+        job = c.submit("a crowded market [[moderation]]", **common(name))
+        with pytest.raises(errors.JobFailed):
+            job.wait(60)
+    assert job.status == "failed"
+    assert job.error is not None
+    text = f"{job.error.code} {job.error.message}"
+    assert "OutputVideoSensitiveContentDetected" in text or "sensitive" in text.lower()
+    assert job.video_path is None
