@@ -183,3 +183,40 @@ def test_form_follows_model_limits(workdir: Path) -> None:
         assert "<video" in f.views[0].widget.value
 
     asyncio.run(main())
+
+
+def test_namespace_ref_embed_display_and_cancel(ip: Any, workdir: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (640, 480), "navy").save(tmp_path / "ref.png")
+    ip.user_ns["pic"] = str(tmp_path / "ref.png")
+
+    async def main() -> None:
+        # a REF that names a variable; the dry run shows it went in as an image reference
+        _, cap = await run(ip, "%%seedance --dry-run -m seedance-2.0-fast --image pic --duration 4 --resolution 480p\n"
+                               "The ship in [Image 1] sails")  # fmt: skip
+        assert '"reference_image"' in texts(cap)[0] and "data:image/png" in texts(cap)[0]
+        # embed: the finished view carries the MP4 as a data URL
+        await run(ip, "%config Seedance.display = 'embed'")
+        try:
+            _, cap = await run(
+                ip,
+                "%%seedance -m seedance-2.0-fast --duration 4 --resolution 480p --seed 5 --wait\nA ship",
+            )
+        finally:
+            await run(ip, "%config Seedance.display = 'relative'")
+        assert '<video src="data:video/mp4;base64,' in cap.outputs[-1].data["text/html"]
+        # cancel while queued, through the line magic
+        await run(
+            ip,
+            "%%seedance -m seedance-2.0-fast --duration 4 --resolution 480p --seed 6 --name c\nA ship",
+        )
+        pending = ip.user_ns["c"]
+        while pending.job is None or pending.job.task_id is None:
+            await asyncio.sleep(0.02)
+        _, cap = await run(ip, f"%seedance cancel {pending.job.id}")
+        assert f"{pending.job.id}: cancelled" in texts(cap)
+        with pytest.raises(sd.JobFailed):
+            await pending
+
+    asyncio.run(main())
