@@ -93,7 +93,8 @@ def test_submit_and_wait_shows_video(ip: Any, workdir: Path) -> None:
         assert pending.status == "succeeded"  # the proxy forwards to the job
         assert job.status == "succeeded" and job.video_path is not None and job.video_path.exists()
         assert job.video_path.is_relative_to(workdir)
-        final = cap.outputs[-1]
+        final = [o for o in cap.outputs if "text/html" in o.data][-1]
+        assert cap.outputs[-1].data == {"text/plain": ""}  # the Cancel button is gone
         assert '<video src="seedance-output/videos/' in final.data["text/html"]
         assert "seed 11" in final.data["text/plain"]
         assert final.metadata["seedance"]["task_id"] == job.task_id
@@ -205,7 +206,8 @@ def test_namespace_ref_embed_display_and_cancel(ip: Any, workdir: Path, tmp_path
             )
         finally:
             await run(ip, "%config Seedance.display = 'relative'")
-        assert '<video src="data:video/mp4;base64,' in cap.outputs[-1].data["text/html"]
+        final = [o for o in cap.outputs if "text/html" in o.data][-1]
+        assert '<video src="data:video/mp4;base64,' in final.data["text/html"]
         # cancel while queued, through the line magic
         await run(
             ip,

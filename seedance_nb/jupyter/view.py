@@ -32,6 +32,7 @@ class TaskView:
         self.job: Job | None = None
         self._handle: Any = None
         self._button: Any = None
+        self._button_handle: Any = None
         self._want_button = cancel_button
         self._last_paint = 0.0
         self._unsubscribe: Any = None
@@ -58,7 +59,7 @@ class TaskView:
                 layout=w.Layout(width="auto"),
             )  # fmt: skip
             self._button.on_click(lambda _b: self.cancel())
-            display(self._button)
+            self._button_handle = display(self._button, display_id=True)
         return self
 
     def _paint(self, force: bool = False) -> None:
@@ -72,6 +73,9 @@ class TaskView:
         if self._handle is not None:
             meta = h.metadata(job) if job is not None else None
             self._handle.update(self._bundle(), raw=True, metadata=meta)
+        if self._final and self._button_handle is not None:
+            # replace the Cancel button's output, so a saved notebook keeps no stale widget
+            self._button_handle.update({"text/plain": ""}, raw=True)
 
     def _bundle(self) -> dict[str, str]:
         job = self.job
