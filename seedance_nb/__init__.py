@@ -47,6 +47,19 @@ def load_ipython_extension(ipython: Any) -> None:
     load(ipython)
 
 
+def __getattr__(name: str) -> Any:
+    """Lazy Jupyter helpers: ``sd.compare`` and ``sd.form`` import ipywidgets/IPython on use."""
+    if name == "compare":
+        from .jupyter.compare import compare
+
+        return compare
+    if name == "form":
+        from .jupyter.form import form
+
+        return form
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -74,5 +87,7 @@ __all__ = [
     "VideoRequest",
     "WaitTimeout",
     "catalog",
+    "compare",
+    "form",
     "load_ipython_extension",
 ]
