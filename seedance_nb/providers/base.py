@@ -95,6 +95,16 @@ class Dialect(ABC):
         """The task after a cancel, when the answer says; None means read it again."""
         return None
 
+    def refuse(self, request: VideoRequest, field: str, value: Any, why: str,
+               allowed: str) -> errors.InvalidRequest:  # fmt: skip
+        """A local refusal shaped like every other validation error: field, value, allowed."""
+        model = request.tier or request.model_id
+        return errors.InvalidRequest(
+            f"{field}={value!r} is not allowed for {model} on {self.provider.name}: {why} "
+            f"Allowed: {allowed}.",
+            field=field, value=value, allowed=allowed, model=model, provider=self.provider.name,
+        )  # fmt: skip
+
     # errors -------------------------------------------------------------------------------
     def parse_error(self, status: int, body: Any, headers: Mapping[str, str]) -> errors.APIError:
         """Turn an error answer into the right :class:`APIError` subclass."""
@@ -239,3 +249,11 @@ def progress_fraction(value: Any) -> float | None:
     if (isinstance(value, str) and value.strip().endswith("%")) or f > 1.0:
         f = f / 100.0
     return max(0.0, min(1.0, f))
+
+
+def percent_fraction(value: Any) -> float | None:
+    """Gateways that report whole percentages: 50 or "50%" → 0.5 (so 1 means 1%, not 100%)."""
+    if isinstance(value, str):
+        return progress_fraction(value) if as_float(value) is not None else None
+    f = as_float(value)
+    return None if f is None else max(0.0, min(1.0, f / 100.0))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from .base import (
     as_url,
     check_status,
     expect_dict,
-    progress_fraction,
+    percent_fraction,
     safe_task_id,
 )
 
@@ -55,23 +54,6 @@ _STATUS = {
 _NOT_FOUND_CODES = frozenset({"task_not_exist", "task_not_found", "not_found"})
 # input_reference: "JPEG, PNG 또는 WebP" (seed 003). Sniffed from the bytes, not the name.
 _UPLOAD_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-
-
-def _number(value: Any) -> float | None:
-    """A finite number or None: JSON may carry huge integers or NaN, which must not crash."""
-    try:
-        f = as_float(value)
-    except (OverflowError, ValueError):
-        return None
-    return f if f is not None and math.isfinite(f) else None
-
-
-def _progress(value: Any) -> float | None:
-    """CometAPI documents an integer percentage (0-100); "50%" is read the same way."""
-    if isinstance(value, str):
-        return progress_fraction(value) if _number(value) is not None else None
-    f = _number(value)
-    return None if f is None else max(0.0, min(1.0, f / 100.0))
 
 
 def _status(value: Any, provider: str) -> Any:
@@ -179,12 +161,12 @@ class CometAPIDialect(Dialect):
         return TaskState(
             task_id=safe_task_id(data.get("id") or data.get("task_id"), p),
             status=status,
-            progress=_progress(data.get("progress")),
+            progress=percent_fraction(data.get("progress")),
             video_url=as_url(data.get("video_url"), p),
             error=error,
             raw=data,
-            created_at=_number(data.get("created_at")),
-            updated_at=_number(data.get("completed_at")),
+            created_at=as_float(data.get("created_at")),
+            updated_at=as_float(data.get("completed_at")),
         )
 
     def parse_error(self, status: int, body: Any, headers: Mapping[str, str]) -> errors.APIError:

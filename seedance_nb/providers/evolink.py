@@ -9,7 +9,6 @@ defaults to true, so we always send the resolved value rather than trust a defau
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -25,7 +24,7 @@ from .base import (
     as_url,
     check_status,
     expect_dict,
-    progress_fraction,
+    percent_fraction,
     safe_task_id,
 )
 
@@ -60,23 +59,6 @@ _CODE_CLASS: dict[str, type[errors.APIError]] = {
 }
 
 
-def _number(value: Any) -> float | None:
-    """A finite number or None: JSON may carry huge integers or NaN, which must not crash."""
-    try:
-        f = as_float(value)
-    except (OverflowError, ValueError):
-        return None
-    return f if f is not None and math.isfinite(f) else None
-
-
-def _progress(value: Any) -> float | None:
-    """EvoLink documents progress as an integer 0-100."""
-    if isinstance(value, str):
-        return progress_fraction(value) if _number(value) is not None else None
-    f = _number(value)
-    return None if f is None else max(0.0, min(1.0, f / 100.0))
-
-
 def _status(value: Any, provider: str) -> Any:
     if isinstance(value, str):
         value = _STATUS.get(value.strip().lower(), value)
@@ -100,7 +82,7 @@ class EvoLinkDialect(Dialect):
                 or not ref.url
                 or not ref.url.lower().startswith(("http://", "https://"))
             ):
-                raise self._refuse(request, ref.role, ref.short(),
+                raise self.refuse(request, ref.role, ref.short(),
                                    "EvoLink fetches media from public URLs only.",
                                    "https:// URLs")  # fmt: skip
         if request.mode in ("first_frame", "first_last"):
@@ -123,7 +105,7 @@ class EvoLinkDialect(Dialect):
             if model in _WEB_SEARCH_MODELS:
                 body["model_params"] = {"web_search": web}
             elif web:
-                raise self._refuse(request, "options.web_search", web,
+                raise self.refuse(request, "options.web_search", web,
                                    f"web search is for text-to-video on the standard and fast "
                                    f"tiers only, not {model}.",
                                    "seedance-2.0 / seedance-2.0-fast without media")  # fmt: skip
@@ -134,18 +116,9 @@ class EvoLinkDialect(Dialect):
 
     def _flag(self, request: VideoRequest, name: str, value: Any) -> bool:
         if not isinstance(value, bool):
-            raise self._refuse(request, f"options.{name}", value, f"{name} is true or false.",
+            raise self.refuse(request, f"options.{name}", value, f"{name} is true or false.",
                                "True, False")  # fmt: skip
         return value
-
-    def _refuse(self, request: VideoRequest, field: str, value: Any, why: str,
-                allowed: str) -> errors.InvalidRequest:  # fmt: skip
-        return errors.InvalidRequest(
-            f"{field}={value!r} is not allowed for {request.tier or request.model_id} on "
-            f"{self.provider.name}: {why} Allowed: {allowed}.",
-            field=field, value=value, allowed=allowed, model=request.tier or request.model_id,
-            provider=self.provider.name,
-        )  # fmt: skip
 
     def parse_created(self, body: Any) -> TaskState:
         return self._parse(body, "create")
@@ -172,18 +145,18 @@ class EvoLinkDialect(Dialect):
         usage = data.get("usage")
         credits = None
         if isinstance(usage, dict):
-            credits = _number(usage.get("credits_reserved"))
+            credits = as_float(usage.get("credits_reserved"))
             if credits is None:
-                credits = _number(usage.get("credits_used") or usage.get("credits"))
+                credits = as_float(usage.get("credits_used") or usage.get("credits"))
         return TaskState(
             task_id=safe_task_id(data.get("id"), p),
             status=status,
-            progress=_progress(data.get("progress")),
+            progress=percent_fraction(data.get("progress")),
             video_url=video,
             usage=Usage(credits=credits) if credits is not None else None,
             error=_task_error(data) if status in ("failed", "cancelled", "expired") else None,
             raw=data,
-            created_at=_number(data.get("created")),
+            created_at=as_float(data.get("created")),
         )
 
     def parse_error(self, status: int, body: Any, headers: Mapping[str, str]) -> errors.APIError:

@@ -8,7 +8,6 @@ progress:"50%", result_url, fail_reason}}``; any other ``code`` is an error even
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -26,7 +25,7 @@ from .base import (
     as_url,
     check_status,
     expect_dict,
-    progress_fraction,
+    percent_fraction,
     safe_task_id,
 )
 
@@ -52,26 +51,9 @@ _STATUS = {
 _NOT_FOUND_CODES = frozenset({"task_not_exist", "task_not_found", "not_found"})
 
 
-def _number(value: Any) -> float | None:
-    """A finite number or None: JSON may carry huge integers or NaN, which must not crash."""
-    try:
-        f = as_float(value)
-    except (OverflowError, ValueError):
-        return None
-    return f if f is not None and math.isfinite(f) else None
-
-
 def _count(value: Any) -> int | None:
-    f = _number(value)
+    f = as_float(value)
     return None if f is None else int(f)
-
-
-def _progress(value: Any) -> float | None:
-    """OrcaRouter reports "50%"; a bare number is read as a percentage too (create says 0)."""
-    if isinstance(value, str):
-        return progress_fraction(value) if _number(value) is not None else None
-    f = _number(value)
-    return None if f is None else max(0.0, min(1.0, f / 100.0))
 
 
 def _status(value: Any, provider: str) -> Any:
@@ -105,9 +87,9 @@ class OrcaRouterDialect(Dialect):
         return TaskState(
             task_id=safe_task_id(data.get("task_id") or data.get("id"), p),
             status=_status(status, p) if status is not None else "queued",
-            progress=_progress(data.get("progress")),
+            progress=percent_fraction(data.get("progress")),
             raw=data,
-            created_at=_number(data.get("created_at")),
+            created_at=as_float(data.get("created_at")),
         )
 
     def get_call(self, task_id: str) -> HttpCall:
@@ -134,7 +116,7 @@ class OrcaRouterDialect(Dialect):
         return TaskState(
             task_id=safe_task_id(data.get("task_id"), p),
             status=status,
-            progress=_progress(data.get("progress")),
+            progress=percent_fraction(data.get("progress")),
             video_url=as_url(data.get("result_url"), p),
             last_frame_url=as_url(data.get("last_frame_url"), p),
             usage=Usage(
@@ -145,8 +127,8 @@ class OrcaRouterDialect(Dialect):
             else None,
             error=error,
             raw=envelope,
-            created_at=_number(data.get("submit_time")),
-            updated_at=_number(data.get("finish_time")) or _number(data.get("start_time")),
+            created_at=as_float(data.get("submit_time")),
+            updated_at=as_float(data.get("finish_time")) or as_float(data.get("start_time")),
         )
 
     def parse_error(self, status: int, body: Any, headers: Mapping[str, str]) -> errors.APIError:

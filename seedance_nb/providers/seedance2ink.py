@@ -8,7 +8,6 @@ states is accepted. This is the one gateway besides Ark with a cancel call.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -53,15 +52,6 @@ _STATUS = {
 }
 
 
-def _number(value: Any) -> float | None:
-    """A finite number or None: JSON may carry huge integers or NaN, which must not crash."""
-    try:
-        f = as_float(value)
-    except (OverflowError, ValueError):
-        return None
-    return f if f is not None and math.isfinite(f) else None
-
-
 def _status(value: Any, provider: str) -> Any:
     if isinstance(value, str):
         value = _STATUS.get(value.strip().lower(), value)
@@ -80,7 +70,7 @@ class Seedance2InkDialect(Dialect):
                 or not ref.url
                 or not ref.url.lower().startswith(("http://", "https://"))
             ):
-                raise self._refuse(request, ref.role, ref.short(),
+                raise self.refuse(request, ref.role, ref.short(),
                                    "seedance2.ink takes media only as public URLs.",
                                    "https:// URLs")  # fmt: skip
             urls.append(ref.url)
@@ -94,20 +84,11 @@ class Seedance2InkDialect(Dialect):
         if "metadata" in request.options:
             metadata = request.options["metadata"]
             if not isinstance(metadata, dict):
-                raise self._refuse(request, "options.metadata", metadata,
+                raise self.refuse(request, "options.metadata", metadata,
                                    "metadata is a JSON object stored with the task.",
                                    "a dict")  # fmt: skip
             body["metadata"] = metadata
         return HttpCall("POST", GENERATIONS, json=body, idempotent=False)
-
-    def _refuse(self, request: VideoRequest, field: str, value: Any, why: str,
-                allowed: str) -> errors.InvalidRequest:  # fmt: skip
-        return errors.InvalidRequest(
-            f"{field}={value!r} is not allowed for {request.tier or request.model_id} on "
-            f"{self.provider.name}: {why} Allowed: {allowed}.",
-            field=field, value=value, allowed=allowed, model=request.tier or request.model_id,
-            provider=self.provider.name,
-        )  # fmt: skip
 
     def parse_created(self, body: Any) -> TaskState:
         return self._parse(body, "create")
@@ -152,12 +133,12 @@ class Seedance2InkDialect(Dialect):
         output = data.get("output")
         if output is not None and not isinstance(output, dict):
             raise errors.BadResponseError(f"{p} {what}: output is not an object")
-        credits = _number(data.get("creditsCharged"))
+        credits = as_float(data.get("creditsCharged"))
         progress = data.get("progress")
         return TaskState(
             task_id=safe_task_id(data.get("requestId"), p),
             status=status,
-            progress=progress_fraction(progress) if _number(progress) is not None else None,
+            progress=progress_fraction(progress) if as_float(progress) is not None else None,
             video_url=as_url((output or {}).get("url"), p),
             usage=Usage(credits=credits) if credits is not None else None,
             error=_task_error(data.get("error"), str(raw_status))
@@ -165,8 +146,8 @@ class Seedance2InkDialect(Dialect):
             or (status in ("cancelled", "expired") and data.get("error") not in (None, "", {}))
             else None,
             raw=data,
-            created_at=_number(data.get("createdAt")),
-            updated_at=_number(data.get("updatedAt")),
+            created_at=as_float(data.get("createdAt")),
+            updated_at=as_float(data.get("updatedAt")),
         )
 
     def parse_error(self, status: int, body: Any, headers: Mapping[str, str]) -> errors.APIError:
