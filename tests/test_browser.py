@@ -78,6 +78,26 @@ def lab(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+# Records, with timestamps, every text the task view shows, when the cell after the magic
+# prints its answer, and when the first <video> appears.
+RECORD_TIMELINE = """() => {
+    window.__seedanceTimeline = [];
+    const log = (kind, text) => window.__seedanceTimeline.push({kind, text, t: performance.now()});
+    let answered = false, video = false;
+    new MutationObserver(() => {
+        document.querySelectorAll('.seedance-job').forEach(el => {
+            const text = el.innerText;
+            if (el.__last !== text) { el.__last = text; log('view', text); }
+        });
+        if (!answered && Array.from(document.querySelectorAll('.jp-OutputArea-output')).some(
+                o => o.innerText.includes('the kernel answered while the video renders'))) {
+            answered = true; log('answer', '');
+        }
+        if (!video && document.querySelector('.jp-OutputArea video')) { video = true; log('video', ''); }
+    }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
 VIDEO_STATE = """() => Array.from(document.querySelectorAll('.jp-OutputArea video')).map(v => ({
     src: v.currentSrc, ready: v.readyState, width: v.videoWidth, time: v.currentTime,
     paused: v.paused}))"""
@@ -101,6 +121,7 @@ def test_quickstart_plays_in_jupyterlab(lab: str) -> None:
             page.get_by_role("menuitem", name="Edit", exact=True).click()
             page.get_by_role("menuitem", name="Clear Outputs of All Cells", exact=True).click()
             page.wait_for_function("() => !document.querySelector('.jp-OutputArea video')")
+            page.evaluate(RECORD_TIMELINE)
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
             # the last cell (the 1080p refusal) has run once its one-line error is shown
@@ -118,6 +139,7 @@ def test_quickstart_plays_in_jupyterlab(lab: str) -> None:
             page.wait_for_timeout(1500)
             later = [v for v in page.evaluate(VIDEO_STATE) if v["ready"] >= 2]
             page.screenshot(path=str(ARTIFACTS / "browser-01-quickstart.png"), full_page=True)
+            timeline = page.evaluate("() => window.__seedanceTimeline")
         except Exception:
             page.screenshot(
                 path=str(ARTIFACTS / "browser-01-quickstart-failed.png"), full_page=True
@@ -127,6 +149,15 @@ def test_quickstart_plays_in_jupyterlab(lab: str) -> None:
         finally:
             browser.close()
     assert first and later
+    # the live view went through running before its video, and the kernel answered the next
+    # cell while the job was still rendering (the magic did not block the event loop)
+    views = [e for e in timeline if e["kind"] == "view"]
+    running = [e["t"] for e in views if "running" in e["text"]]
+    answered = [e["t"] for e in timeline if e["kind"] == "answer"]
+    videos = [e["t"] for e in timeline if e["kind"] == "video"]
+    assert running and answered and videos, timeline[-10:]
+    assert min(running) < min(videos)
+    assert min(answered) < min(videos)
     video = later[0]
     assert "/files/" in video["src"] and "seedance-output/videos/" in video["src"]
     assert video["width"] == 864
