@@ -48,7 +48,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """Lazy Jupyter helpers: ``sd.compare`` and ``sd.form`` import ipywidgets/IPython on use."""
+    """Lazy Jupyter helpers (``compare``, ``form``, ``show_references``) load on first use."""
     if name == "compare":
         from .jupyter.compare import compare
 
@@ -57,6 +57,10 @@ def __getattr__(name: str) -> Any:
         from .jupyter.form import form
 
         return form
+    if name == "show_references":
+        from .jupyter.refs import show_references
+
+        return show_references
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -90,4 +94,5 @@ __all__ = [
     "compare",
     "form",
     "load_ipython_extension",
+    "show_references",
 ]

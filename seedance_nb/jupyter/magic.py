@@ -292,8 +292,10 @@ class Seedance(Magics, Configurable):  # type: ignore[misc]
         for j in jobs:
             r = j.request
             src = h.video_src(j) if j.status == "succeeded" else None
+            # a muted video with preload=metadata shows a frame: the history's thumbnail
             video = (
-                f"<a href='{html.escape(src)}' target='_blank'>{html.escape(src)}</a>"
+                f"<a href='{html.escape(src)}' target='_blank' title='{html.escape(src)}'>"
+                f"<video src='{html.escape(src)}#t=1' width='120' muted preload='metadata'></video></a>"
                 if src
                 else ""
             )

@@ -1,0 +1,100 @@
+"""The prompt with every ``[Image N]``/``[Video N]``/``[Audio N]`` shown as a labelled chip.
+
+Seeing which attachment each reference points at (a thumbnail for local images) catches the
+off-by-one before a paid render does; references that point at nothing are drawn in red and
+listed with the lint's warnings underneath.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..prompt import KIND_LABEL, lint_references, parse_references
+
+_COLOURS = {"image": "#1f6feb", "video": "#8250df", "audio": "#1a7f37"}
+
+
+class ReferencePreview:
+    """Rendered by Jupyter as HTML; ``issues`` holds the lint result for code."""
+
+    def __init__(self, prompt: str, media: dict[str, list[Any]]) -> None:
+        self.prompt = prompt
+        self.media = media
+        counts = {kind: len(items) for kind, items in media.items()}
+        self.issues = lint_references(prompt, counts, require_named=any(counts.values()))
+
+    def _chip(self, kind: str, index: int, text: str) -> str:
+        items = self.media.get(kind, [])
+        if not 1 <= index <= len(items):
+            return (f'<span class="seedance-ref seedance-ref-missing" style="background:#ffebe9;'
+                    f'color:#cf222e;border:1px solid #cf222e;border-radius:4px;padding:0 4px" '
+                    f'title="points at nothing">{html.escape(text)}</span>')  # fmt: skip
+        item = items[index - 1]
+        thumb = _thumbnail(item) if kind == "image" else None
+        image = (
+            f'<img src="{thumb}" style="height:1.6em;vertical-align:middle;margin-right:3px">'
+            if thumb
+            else ""
+        )
+        colour = _COLOURS[kind]
+        return (f'<span class="seedance-ref" style="background:{colour}1a;color:{colour};'
+                f'border:1px solid {colour};border-radius:4px;padding:0 4px" '
+                f'title="{html.escape(_describe(item))}">{image}{KIND_LABEL[kind]} {index}</span>')  # fmt: skip
+
+    def _repr_html_(self) -> str:
+        parts, last = [], 0
+        for ref in parse_references(self.prompt):
+            parts.append(html.escape(self.prompt[last : ref.start]))
+            parts.append(self._chip(ref.kind, ref.index, ref.text))
+            last = ref.end
+        parts.append(html.escape(self.prompt[last:]))
+        notes = "".join(
+            f'<li style="color:{"#cf222e" if i.severity == "error" else "#9a6700"}">'
+            f"{i.severity}: {html.escape(i.message)}</li>"
+            for i in self.issues
+        )
+        body = "".join(parts).replace("\n", "<br>")
+        return (f'<div class="seedance-prompt" style="line-height:1.9">{body}</div>'
+                + (f"<ul>{notes}</ul>" if notes else ""))  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"<ReferencePreview {len(parse_references(self.prompt))} references, {len(self.issues)} issues>"
+
+
+def _describe(item: Any) -> str:
+    if isinstance(item, (str, Path)):
+        return str(item)
+    return type(item).__name__
+
+
+def _thumbnail(item: Any) -> str | None:
+    """A small PNG data URL for a local image path or a Pillow image; None for URLs."""
+    try:
+        from PIL import Image
+
+        if isinstance(item, (str, Path)) and Path(item).is_file():
+            image = Image.open(item)
+        elif hasattr(item, "thumbnail") and hasattr(item, "save"):
+            image = item.copy()
+        else:
+            return None
+        image.thumbnail((64, 64))
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, format="PNG")
+        return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    except (OSError, ValueError):
+        return None
+
+
+def show_references(
+    prompt: str, images: Sequence[Any] = (), videos: Sequence[Any] = (), audios: Sequence[Any] = ()
+) -> ReferencePreview:
+    """Preview a prompt's references against what is attached (first/last frames count as images)."""
+    return ReferencePreview(
+        prompt, {"image": list(images), "video": list(videos), "audio": list(audios)}
+    )
