@@ -105,6 +105,16 @@ class Dialect(ABC):
             field=field, value=value, allowed=allowed, model=model, provider=self.provider.name,
         )  # fmt: skip
 
+    def public_urls(self, request: VideoRequest, why: str) -> list[str]:
+        """Every medium as an http(s) URL, in content order, for gateways that fetch URLs only."""
+        urls = []
+        for ref in request.media:
+            url = ref.url or ""
+            if ref.is_local or not url.lower().startswith(("http://", "https://")):
+                raise self.refuse(request, ref.role, ref.short(), why, "https:// URLs")
+            urls.append(url)
+        return urls
+
     # errors -------------------------------------------------------------------------------
     def parse_error(self, status: int, body: Any, headers: Mapping[str, str]) -> errors.APIError:
         """Turn an error answer into the right :class:`APIError` subclass."""

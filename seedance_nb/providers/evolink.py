@@ -76,15 +76,7 @@ class EvoLinkDialect(Dialect):
     async def create_call(self, request: VideoRequest, fetch: Fetch) -> HttpCall:
         model = wire_model(request)
         body: dict[str, Any] = {"model": model, "prompt": request.prompt}
-        for ref in request.media:
-            if (
-                ref.is_local
-                or not ref.url
-                or not ref.url.lower().startswith(("http://", "https://"))
-            ):
-                raise self.refuse(request, ref.role, ref.short(),
-                                   "EvoLink fetches media from public URLs only.",
-                                   "https:// URLs")  # fmt: skip
+        self.public_urls(request, "EvoLink fetches media from public URLs only.")
         if request.mode in ("first_frame", "first_last"):
             body["image_urls"] = [m.url for m in (request.first_frame, request.last_frame) if m]
         elif request.mode == "reference":

@@ -63,17 +63,7 @@ class Seedance2InkDialect(Dialect):
 
     async def create_call(self, request: VideoRequest, fetch: Fetch) -> HttpCall:
         body: dict[str, Any] = {"model": request.model_id, "prompt": request.prompt}
-        urls = []
-        for ref in request.media:
-            if (
-                ref.is_local
-                or not ref.url
-                or not ref.url.lower().startswith(("http://", "https://"))
-            ):
-                raise self.refuse(request, ref.role, ref.short(),
-                                   "seedance2.ink takes media only as public URLs.",
-                                   "https:// URLs")  # fmt: skip
-            urls.append(ref.url)
+        urls = self.public_urls(request, "seedance2.ink takes media only as public URLs.")
         if urls:
             body["mediaUrls"] = urls
         body["aspectRatio"] = request.ratio
