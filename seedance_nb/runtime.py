@@ -444,7 +444,8 @@ class AsyncClient:
             if row is None:
                 self._next_poll.pop(job_id, None)
                 continue
-            job._apply_row(row) if row != job._row else None
+            if row != job._row:
+                job._apply_row(row)
             if job.done or job.phase == "downloading":
                 self._next_poll.pop(job_id, None)
                 if job.phase == "downloading" and row.get("owner") == self.owner:
