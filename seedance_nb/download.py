@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from .errors import DownloadError
+from .errors import DownloadCapExceeded, DownloadError
 
 CHUNK = 1 << 20
 DEFAULT_MAX_BYTES = 4 * 1024**3
@@ -49,14 +49,16 @@ async def download(
                 have = 0  # the server ignored the range: start again
             total = _total(response, have)
             if total is not None and total > max_bytes:
-                raise DownloadError(f"video is {total:,} bytes, over the {max_bytes:,}-byte cap")
+                raise DownloadCapExceeded(
+                    f"video is {total:,} bytes, over the {max_bytes:,}-byte cap"
+                )
             mode = "ab" if have else "wb"
             with part.open(mode) as f:
                 written = have
                 async for chunk in response.aiter_bytes(CHUNK):
                     written += len(chunk)
                     if written > max_bytes:
-                        raise DownloadError(f"video exceeds the {max_bytes:,}-byte cap")
+                        raise DownloadCapExceeded(f"video exceeds the {max_bytes:,}-byte cap")
                     f.write(chunk)
                 f.flush()
                 os.fsync(f.fileno())

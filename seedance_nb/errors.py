@@ -142,3 +142,7 @@ class WaitTimeout(SeedanceError, TimeoutError):
 
 class DownloadError(SeedanceError):
     """The finished video could not be fetched (cut, too large, not a video, URL expired)."""
+
+
+class DownloadCapExceeded(DownloadError):
+    """The video is larger than the client's ``max_download_bytes``: retrying cannot help."""
