@@ -39,10 +39,42 @@ Prompt triggers (for tests and tutorials; removed from the rendered caption)
 * ``[[slow]]`` – the running phase lasts 5× longer.
 * ``[[fail]]`` – the task runs, then ends ``failed`` with ``InternalServiceError``.
 
+Fault plan (for client robustness tests; off unless asked)
+----------------------------------------------------------
+``Emulator(…, faults="create-drop@0.5*10,status-429@0.3;seed=7,retry-after=1")``, or
+``emu.set_faults(spec_or_plan_or_None)`` at runtime (next request on), or
+``SEEDANCE_EMULATOR_FAULTS=<spec>`` (read when ``faults=`` is not given), or
+``python -m seedance_nb.emulator --faults <spec>``. A spec is comma-separated
+``name[@rate][*count]`` (rate: probability per eligible request, default 1; count: most
+firings, default unlimited), then optionally ``;`` and ``key=value`` options: ``seed`` (0;
+the same spec and seed fire the same sequence), ``retry-after`` (1 s), ``stall`` (5 s),
+``burst`` (3), ``trickle`` (262144 B/s). Bad names or numbers raise ``ValueError``.
+Eligible: *create* = POST on a dialect mount not ending ``/cancel``; *status* = GET/HEAD on a
+dialect mount; *download* = a GET of ``/emulator/files/…`` that would succeed; ``/emulator/``
+endpoints never. ``emu.stats()["faults"]`` counts firings (a status-5xx burst counts once).
+
+* ``create-5xx`` / ``create-429`` – 500 ``InternalServiceError`` / 429
+  ``RateLimitExceeded.EndpointRPMExceeded`` + ``Retry-After``; no task is made.
+* ``create-drop`` – the task is made, then the connection closes with no response.
+* ``create-timeout`` – the task is made, the answer withheld ``stall`` s, then closed as above.
+* ``create-stall`` – the create waits ``stall`` s before it is handled, then succeeds.
+* ``status-429`` (+ ``Retry-After``), ``status-5xx`` (503 for ``burst`` reads in a row),
+  ``status-garbage`` (200 HTML), ``status-partial`` (200 ``{}``), ``status-huge`` (200, ~16 MB
+  of JSON), ``status-reset`` (closed with no response).
+* ``download-cut`` – full headers, about half the bytes, then closed (``Range`` resumes work);
+  ``download-trickle`` – ``trickle`` bytes/second; ``download-expired`` – 403 ``AccessDenied``
+  "Request has expired." (re-read the task for a fresh URL); ``download-redirect-file`` – 302
+  to ``file:///etc/passwd``.
+* ``callback-drop`` / ``callback-duplicate`` – a callback is not sent / sent twice;
+  ``callback-reorder`` – a terminal callback is followed by a stale ``running`` one.
+* ``task-expired`` / ``task-moderated`` – the task ends like ``[[expire]]`` /
+  ``[[moderation]]`` (a prompt trigger wins).
+
 Emulator-only endpoints
 -----------------------
-``GET /emulator/health``; ``GET /emulator/stats`` (creates per dialect, requests per route,
-responses per status, renders); ``POST /emulator/assets`` (raw body, its ``Content-Type``,
+``GET /emulator/health`` (mounts, triggers, ``faults`` and the active ``fault_plan``);
+``GET /emulator/stats`` (creates per dialect, requests per route, responses per status,
+renders, callbacks, fired faults); ``POST /emulator/assets`` (raw body, its ``Content-Type``,
 optional ``?filename=``) → ``{"id": "asset-…", "url": "asset://asset-…"}``: use the url in
 ``content[]`` and the renderer reads the stored bytes.
 
@@ -62,16 +94,20 @@ import signal
 import tempfile
 import threading
 from pathlib import Path
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any
+
+from .faults import FaultPlan, to_plan
 
 if TYPE_CHECKING:
     from .server import ServerThread
     from .service import Service
 
-__all__ = ["Emulator", "ensure_running", "main"]
+__all__ = ["Emulator", "FaultPlan", "ensure_running", "main"]
 
 SPEED_ENV = "SEEDANCE_EMULATOR_SPEED"
 URL_ENV = "SEEDANCE_EMULATOR_URL"
+FAULTS_ENV = "SEEDANCE_EMULATOR_FAULTS"
 
 
 def speed_factor() -> float:
@@ -89,7 +125,10 @@ class Emulator:
     def __init__(self, state_dir: str | Path | None = None, host: str = "127.0.0.1",
                  port: int = 0, *, api_key: str | None = None, queued_seconds: float = 1.0,
                  running_seconds: float = 2.0, url_ttl_seconds: float = 86400,
-                 rate_limit_rpm: int | None = None) -> None:  # fmt: skip
+                 rate_limit_rpm: int | None = None,
+                 faults: FaultPlan | str | EllipsisType | None = ...) -> None:  # fmt: skip
+        """``faults``: a :class:`FaultPlan`, its spec string, or None (off); left out, it is
+        read from ``SEEDANCE_EMULATOR_FAULTS``."""
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the emulator binds loopback only (127.0.0.1, localhost or ::1)")
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -106,6 +145,7 @@ class Emulator:
             "api_key": api_key,
             "rate_limit_rpm": rate_limit_rpm,
         }
+        self._faults = to_plan(os.environ.get(FAULTS_ENV) if faults is ... else faults)
         self.base_url = ""
         self._service: Service | None = None
         self._server: ServerThread | None = None
@@ -118,6 +158,16 @@ class Emulator:
     @property
     def running(self) -> bool:
         return self._server is not None
+
+    @property
+    def faults(self) -> FaultPlan | None:
+        return self._faults
+
+    def set_faults(self, faults: FaultPlan | str | None) -> None:
+        """Switch the fault plan (None = off); the next request sees the new one."""
+        self._faults = to_plan(faults)
+        if self._service is not None:
+            self._service.faults = self._faults
 
     @property
     def service(self) -> Service:
@@ -134,6 +184,7 @@ class Emulator:
             from .service import Service, ServiceConfig
 
             service = Service(self.state_dir, ServiceConfig(**self._config))
+            service.faults = self._faults
             try:
                 server = ServerThread(service, self.host, self.port)
             except BaseException:
@@ -158,7 +209,7 @@ class Emulator:
                 self._tmp = None
 
     def stats(self) -> dict[str, Any]:
-        """Counters: tasks created per dialect, requests per route, responses, renders."""
+        """Counters: tasks created per dialect, requests per route, responses, renders, faults."""
         return self.service.stats()
 
     def __enter__(self) -> Emulator:
@@ -202,10 +253,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--running-seconds", type=float, default=2.0)
     ap.add_argument("--url-ttl-seconds", type=float, default=86400)
     ap.add_argument("--rate-limit-rpm", type=int, default=None)
+    ap.add_argument("--faults", default=None, metavar="SPEC",
+                    help=f"fault plan, e.g. 'create-drop@0.5,status-429;seed=7' (default: ${FAULTS_ENV})")  # fmt: skip
     args = ap.parse_args(argv)
-    emu = Emulator(args.state_dir, args.host, args.port, api_key=args.api_key,
-                   queued_seconds=args.queued_seconds, running_seconds=args.running_seconds,
-                   url_ttl_seconds=args.url_ttl_seconds, rate_limit_rpm=args.rate_limit_rpm)  # fmt: skip
+    try:
+        emu = Emulator(args.state_dir, args.host, args.port, api_key=args.api_key,
+                       queued_seconds=args.queued_seconds, running_seconds=args.running_seconds,
+                       url_ttl_seconds=args.url_ttl_seconds, rate_limit_rpm=args.rate_limit_rpm,
+                       faults=... if args.faults is None else args.faults)  # fmt: skip
+    except ValueError as exc:
+        ap.error(str(exc))
     try:
         emu.start()
     except OSError as exc:
@@ -213,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"Seedance emulator on {emu.base_url}  (Ark base: {emu.base_url}/api/v3)", flush=True)
     print(f"state: {emu.state_dir}   Ctrl-C to stop", flush=True)
+    if emu.faults is not None:
+        print(f"faults: {emu.faults}", flush=True)
     done = threading.Event()
     try:
         signal.signal(signal.SIGTERM, lambda *_: done.set())

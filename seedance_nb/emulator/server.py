@@ -3,15 +3,18 @@
 Requests under a dialect's mount prefix go to that dialect (see :mod:`.dialects`); the
 emulator's own endpoints live under ``/emulator/``. Nothing here logs a header value: the
 access log records method, path and status only, at DEBUG on the ``seedance_nb.emulator``
-logger.
+logger. An active fault plan (:mod:`.faults`) is consulted once per request here and its
+:class:`~.faults.Effect` carried out: this layer owns the socket.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
+import socket
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import catalog
+from .faults import FAULTS, NO_FAULT, Effect, request_phase
 from .service import FILE_NAMES, TRIGGERS, Service
 
 log = logging.getLogger("seedance_nb.emulator")
@@ -82,6 +86,7 @@ class Router:
 
         self.service = service
         self.mounts = mount_all(service)  # [(prefix, dialect)], longest prefix first
+        self.prefixes = [prefix for prefix, _ in self.mounts]
 
     def handle(self, req: Request) -> Response:
         path = req.full_path
@@ -104,9 +109,11 @@ class Router:
         svc = self.service
         if parts == ["health"] and req.method in ("GET", "HEAD"):
             req.route = "GET /emulator/health"
+            plan = svc.faults
             return json_response({"status": "ok", "service": "seedance-nb emulator",
-                                  "mounts": [p for p, _ in self.mounts],
-                                  "triggers": {f"[[{k}]]": v for k, v in TRIGGERS.items()}})  # fmt: skip
+                                  "mounts": self.prefixes,
+                                  "triggers": {f"[[{k}]]": v for k, v in TRIGGERS.items()},
+                                  "faults": FAULTS, "fault_plan": str(plan) if plan else None})  # fmt: skip
         if parts == ["stats"] and req.method in ("GET", "HEAD"):
             req.route = "GET /emulator/stats"
             return json_response(svc.stats())
@@ -183,20 +190,46 @@ class _Handler(BaseHTTPRequestHandler):
         req = Request(method=self.command, full_path=urllib.parse.unquote(split.path) or "/",
                       path=split.path, query=urllib.parse.parse_qs(split.query, keep_blank_values=True),
                       headers=self.headers, body=body, base_url=base)  # fmt: skip
+        plan = svc.faults  # read once: set_faults may switch it meanwhile
+        phase = request_phase(req.method, req.full_path, self.server.router.prefixes)
+        effect = plan.effect(phase) if plan is not None and phase else NO_FAULT
+        if effect.hold and not svc.wait(effect.hold):
+            effect = Effect(effect.name, handle=False, hang_up=0.0)  # the emulator is stopping
+        resp = self._handle(req) if effect.handle else None
+        if plan is not None and resp is not None and resp.file is not None and req.method == "GET":
+            effect = plan.effect("download")
+        if effect.name and not req.route:
+            req.route = f"{req.method} (fault {effect.name})"
+        svc.count("requests", req.route or f"{req.method} {split.path}")
+        if effect.hang_up is not None:
+            svc.wait(effect.hang_up)
+            svc.count("responses", "none (fault)")
+            access_log.debug('"%s %s" hung up (fault %s)', req.method, split.path, effect.name)
+            self._hang_up()
+            return
+        resp = effect.answer or resp
+        assert resp is not None  # only a hang-up skips handling without an answer
+        svc.count("responses", str(resp.status))
+        self._send(resp, effect)
+
+    def _handle(self, req: Request) -> Response:
         try:
-            resp = self.server.router.handle(req)
+            return self.server.router.handle(req)
         except Exception:
-            log.exception("emulator handler crashed on %s %s", self.command, split.path)
-            resp = json_response({"error": {"code": "InternalServiceError",
+            log.exception("emulator handler crashed on %s %s", req.method, req.full_path)
+            return json_response({"error": {"code": "InternalServiceError",
                                             "message": "The emulator hit an internal error.",
                                             "param": "", "type": "InternalServerError"}}, 500)  # fmt: skip
-        svc.count("requests", req.route or f"{req.method} {split.path}")
-        svc.count("responses", str(resp.status))
-        self._send(resp)
 
-    def _send(self, resp: Response) -> None:
+    def _hang_up(self) -> None:
+        """Close the connection without another byte: what a lost answer looks like."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _send(self, resp: Response, effect: Effect = NO_FAULT) -> None:
         if resp.file is not None:
-            self._send_file(resp)
+            self._send_file(resp, effect)
             return
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
@@ -207,7 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(resp.body)
 
-    def _send_file(self, resp: Response) -> None:
+    def _send_file(self, resp: Response, effect: Effect) -> None:
         assert resp.file is not None
         size = resp.file.stat().st_size
         start, end = 0, size - 1
@@ -234,15 +267,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command == "HEAD":
             return
+        length = end - start + 1
         with resp.file.open("rb") as f:
             f.seek(start)
-            left = end - start + 1
-            while left > 0:
-                chunk = f.read(min(256 * 1024, left))
-                if not chunk:
-                    break
-                self.wfile.write(chunk)
-                left -= len(chunk)
+            sent = self._copy(f, length // 2 if effect.cut else length, effect.bytes_per_second)
+        if effect.cut or not sent:
+            self._hang_up()
+
+    def _copy(self, f: Any, left: int, bytes_per_second: int | None) -> bool:
+        """Write ``left`` bytes of ``f``, paced if asked; False if the emulator is stopping."""
+        chunk_size = max(1, bytes_per_second // 20) if bytes_per_second else 256 * 1024
+        while left > 0:
+            chunk = f.read(min(chunk_size, left))
+            if not chunk:
+                break
+            self.wfile.write(chunk)
+            left -= len(chunk)
+            if bytes_per_second and not self.server.service.wait(len(chunk) / bytes_per_second):
+                return False
+        return True
 
     do_GET = do_POST = do_DELETE = do_HEAD = do_PUT = do_PATCH = _dispatch
 

@@ -11,7 +11,6 @@ import binascii
 import hashlib
 import hmac
 import ipaddress
-import json
 import logging
 import math
 import queue
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .. import catalog
+from .faults import TASK_TRIGGERS, FaultPlan, callback_bodies
 from .store import Store, TaskRecord
 
 log = logging.getLogger("seedance_nb.emulator")
@@ -40,6 +40,14 @@ TRIGGERS = {
     "slow": "the running phase lasts 5x longer",
     "fail": "the task runs, then ends failed with InternalServiceError",
 }
+# outcome-deciding triggers, in priority order → (outcome, error code, message)
+OUTCOMES: dict[str, tuple[str, str | None, str | None]] = {
+    "moderation": ("failed", "OutputVideoSensitiveContentDetected",
+                   "The request failed because the output video may contain sensitive information."),
+    "fail": ("failed", "InternalServiceError", "The service encountered an unexpected internal error."),
+    "expire": ("expired", "TaskExpired",
+               "The task was not run within execution_expires_after and has expired."),
+}  # fmt: skip
 FILE_NAMES = {"video.mp4": "video/mp4", "last_frame.png": "image/png"}
 TERMINAL = frozenset({"succeeded", "failed", "expired", "cancelled"})
 CallbackBody = Callable[[TaskRecord], dict[str, Any]]
@@ -90,6 +98,7 @@ class Service:
         self.config = config
         self.store = Store(state_dir)
         self.base_url = ""  # set by the server once bound
+        self.faults: FaultPlan | None = None  # switched at runtime by Emulator.set_faults
         self._stats_lock = threading.Lock()
         self.requests: Counter[str] = Counter()
         self.creates: Counter[str] = Counter()
@@ -149,6 +158,7 @@ class Service:
                 "callbacks": dict(self.callbacks),
                 "render_seconds": round(self.render_seconds, 3),
                 "renders_in_flight": len(self._inflight),
+                "faults": self.faults.counts() if self.faults else {},
             }
 
     # ----------------------------------------------------------------------------- auth
@@ -199,18 +209,11 @@ class Service:
         queued, running = self.config.queued_seconds, self.config.running_seconds
         if "slow" in marks:
             running *= 5
-        outcome, code, message = "succeeded", None, None
-        if "moderation" in marks:
-            outcome, code = "failed", "OutputVideoSensitiveContentDetected"
-            message = (
-                "The request failed because the output video may contain sensitive information."
-            )
-        elif "fail" in marks:
-            outcome, code = "failed", "InternalServiceError"
-            message = "The service encountered an unexpected internal error."
-        elif "expire" in marks:
-            outcome, code = "expired", "TaskExpired"
-            message = "The task was not run within execution_expires_after and has expired."
+        decided = next((mark for mark in OUTCOMES if mark in marks), None)
+        plan = self.faults
+        if decided is None and plan is not None:  # a prompt trigger wins over a task-* fault
+            decided = TASK_TRIGGERS.get(plan.draw("task") or "")
+        outcome, code, message = OUTCOMES.get(decided or "", ("succeeded", None, None))
         task = TaskRecord(
             id=task_id or self.new_id(id_prefix), dialect=dialect, provider=provider, model=model,
             created_at=time.time(), queued_s=queued, running_s=running, outcome=outcome,
@@ -276,26 +279,23 @@ class Service:
         url = str(task.fields["callback_url"])
         host = urllib.parse.urlsplit(url).hostname or ""
         if is_loopback(host):
-            data = json.dumps(make_body(task)).encode()
-            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-            for _attempt in range(3):  # Ark retries an unacknowledged callback 3 times
-                req = urllib.request.Request(url, data=data, method="POST",
-                                             headers={"Content-Type": "application/json"})  # fmt: skip
-                try:
-                    with opener.open(req, timeout=5) as resp:
-                        if 200 <= resp.status < 300:
-                            self.count("callbacks", "delivered")
-                            break
-                except Exception:
-                    pass
-            else:
-                self.count("callbacks", "failed")
+            plan = self.faults
+            skip = () if status in TERMINAL else ("callback-reorder",)
+            fault = plan.draw("callback", skip) if plan is not None else None
+            if fault == "callback-drop":
+                self.count("callbacks", "dropped by fault")
+            for data in callback_bodies(fault, task, make_body):
+                self.count("callbacks", "delivered" if post_callback(url, data) else "failed")
         else:
             self.count("callbacks", "skipped (not loopback)")
         self.store.update(task_id, fields={**task.fields, "notified": status})
         if status in TERMINAL:
             with self._watch_lock:
                 self._watch.discard(task_id)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; False if the service is stopping (a held request gives up)."""
+        return not self._stopped.wait(seconds)
 
     # ----------------------------------------------------------------------------- renders
 
@@ -453,6 +453,21 @@ def decode_data_url(url: str, kind: str) -> bytes:
         except (binascii.Error, ValueError) as exc:
             raise MediaError("data: URL is not valid base64") from exc
     return urllib.parse.unquote_to_bytes(payload)
+
+
+def post_callback(url: str, data: bytes) -> bool:
+    """POST one callback body; Ark retries an unacknowledged callback 3 times."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    for _attempt in range(3):
+        req = urllib.request.Request(url, data=data, method="POST",
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+        try:
+            with opener.open(req, timeout=5) as resp:
+                if 200 <= resp.status < 300:
+                    return True
+        except Exception:
+            pass
+    return False
 
 
 def is_loopback(host: str) -> bool:
