@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import catalog
+from .callbacks import CallbackReceiver
 from .client import Client
 from .errors import (
     APIConnectionError,
@@ -71,6 +72,7 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadResponseError",
+    "CallbackReceiver",
     "Client",
     "ConfigurationError",
     "DownloadCapExceeded",

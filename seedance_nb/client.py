@@ -13,6 +13,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .callbacks import CallbackReceiver
 from .job import Job
 from .request import VideoRequest
 from .runtime import AsyncClient, PollPolicy
@@ -108,6 +109,12 @@ class Client:
             return [j for j in self._async._jobs.values() if not j.done]
 
         return self._thread.run(go())
+
+    def receive_callbacks(self, *, port: int = 0, public_url: str | None = None,
+                          host: str = "127.0.0.1") -> CallbackReceiver:  # fmt: skip
+        """See :meth:`AsyncClient.receive_callbacks`; it serves on this client's loop thread."""
+        return self._thread.run(self._async.receive_callbacks(port=port, public_url=public_url,
+                                                            host=host))  # fmt: skip
 
     def close(self) -> None:
         if self._thread.loop.is_closed():

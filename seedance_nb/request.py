@@ -92,8 +92,12 @@ class VideoRequest(BaseModel):
         return data
 
     def digest(self, route: str) -> str:
-        """Same request on the same route → same hash → same job (never pay twice)."""
-        payload = json.dumps({"route": route, **self.canonical()}, sort_keys=True,
+        """Same request on the same route → same hash → same job (never pay twice).
+
+        The callback URL is delivery, not content: a receiver restarted on a new port or token
+        must not turn a re-run into a second paid task."""
+        content = {k: v for k, v in self.canonical().items() if k != "callback_url"}
+        payload = json.dumps({"route": route, **content}, sort_keys=True,
                              separators=(",", ":"), default=str)  # fmt: skip
         return hashlib.sha256(payload.encode()).hexdigest()
 

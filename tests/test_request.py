@@ -691,7 +691,6 @@ def test_digest_is_stable_and_hex() -> None:
         {"seed": 6},
         {"watermark": True},
         {"return_last_frame": True},
-        {"callback_url": "https://hooks.example.com/cb"},
         {"options": {"priority": 1}},
         {"first_frame": IMG},
         {"first_frame": IMG2},
@@ -702,6 +701,14 @@ def test_digest_is_stable_and_hex() -> None:
 def test_digest_changes_with_every_field(change: dict[str, Any]) -> None:
     base = {"prompt": "a paper boat", "seed": 5}
     assert build(**{**base, **change}).digest("r") != build(**base).digest("r")
+
+
+def test_callback_url_is_delivery_not_identity() -> None:
+    # a receiver restarted on another port or token must not make a re-run a second paid task
+    base = build(prompt="a paper boat", seed=5)
+    moved = build(prompt="a paper boat", seed=5, callback_url="https://hooks.example.com/cb/x1")
+    assert moved.digest("r") == base.digest("r")
+    assert moved.callback_url == "https://hooks.example.com/cb/x1"
 
 
 def test_digest_sensitive_to_camera_fixed_and_service_tier() -> None:
