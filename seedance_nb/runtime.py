@@ -16,14 +16,16 @@ import os
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from . import errors
+from .callbacks import CallbackReceiver
 from .config import Settings, resolve
-from .download import URLExpired, download
+from .download import DownloadCapExceeded, URLExpired, download
 from .job import Job
 from .ledger import Ledger
 from .providers import dialect_for
@@ -35,6 +37,22 @@ log = logging.getLogger("seedance_nb")
 
 MP4_MAGIC = b"ftyp"
 LEASE_RENEW_SECONDS = 4.0
+MAX_CREATES = 4  # unanswered sends of one request, each resend after a listing proved nothing exists
+CREATE_RATE_LIMIT_RETRIES = 5  # a 429 on create means "not processed": wait and send again
+MISSES_BEFORE_LOST = 3
+DOWNLOAD_ATTEMPTS = 8  # in a row without progress, before the download is parked for later
+DOWNLOAD_PARK_SECONDS = 60.0
+
+
+_RANK = {"queued": 1, "running": 2}  # non-final statuses, in the order a task moves through
+
+
+@dataclass
+class _Tracking:
+    """What the runtime remembers about one job between polls (not persisted: derived anew)."""
+
+    unanswered_creates: int = 0  # sends whose answer was lost or ambiguous (5xx, cut, garbage)
+    misses: int = 0  # status reads that did not know the task
 
 
 class PollPolicy:
@@ -87,6 +105,7 @@ class AsyncClient:
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.loop: asyncio.AbstractEventLoop | None = None
         self._jobs: dict[str, Job] = {}
+        self._track: dict[str, _Tracking] = {}
         self._next_poll: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._downloading: set[str] = set()
@@ -95,6 +114,8 @@ class AsyncClient:
         self._resumed = False
         self._closed = False
         self.status_requests = 0
+        self.callbacks_received = 0
+        self._receivers: list[CallbackReceiver] = []
 
     # properties ---------------------------------------------------------------------------
     @property
@@ -196,6 +217,8 @@ class AsyncClient:
 
     async def aclose(self) -> None:
         self._closed = True
+        for receiver in self._receivers:
+            await receiver.aclose()
         for task in list(self._tasks):
             task.cancel()
         if self._scheduler is not None:
@@ -274,25 +297,42 @@ class AsyncClient:
         response.raise_for_status()
         return response.content
 
-    async def _create(self, job: Job, *, after_reconcile: bool = False) -> None:
+    def _tracking(self, job: Job) -> _Tracking:
+        return self._track.setdefault(job.id, _Tracking())
+
+    async def _create(self, job: Job) -> None:
         assert self._http is not None
         call = await self.dialect.create_call(job.request, self._fetch)
-        self._update(job, create_sent_at=time.time())
-        try:
-            body = await self._http.call(call)
-            state = self.dialect.parse_created(body)
-        except errors.APIError as exc:
-            if exc.status_code is not None and exc.status_code >= 500:
+        for attempt in range(CREATE_RATE_LIMIT_RETRIES + 1):
+            self._update(job, create_sent_at=time.time())
+            try:
+                body = await self._http.call(call)
+                state = self.dialect.parse_created(body)
+            except errors.RateLimitError as exc:
+                # 429 means the create was not processed: nothing exists, nothing was paid
+                if attempt < CREATE_RATE_LIMIT_RETRIES:
+                    wait = self._http.retry.delay(attempt, exc.retry_after)
+                    log.info("create for %s rate-limited; sending again in %.1fs", job.id, wait)
+                    await asyncio.sleep(wait)
+                    continue
+                self._reject(job, exc)
+                raise
+            except errors.APIError as exc:
+                if exc.status_code is not None and exc.status_code >= 500:
+                    await self._reconcile(job, exc)
+                    return
+                self._reject(job, exc)  # refused (4xx): no task exists, nothing was paid
+                raise
+            except (errors.APIConnectionError, errors.BadResponseError) as exc:
                 await self._reconcile(job, exc)
                 return
-            # refused (4xx, 429): no task exists, nothing was paid; the same request may be retried
-            self._update(job, phase="rejected", status="failed", finished_at=time.time(),
-                         error_json={"code": exc.code or f"HTTP{exc.status_code}", "message": exc.message})  # fmt: skip
-            raise
-        except (errors.APIConnectionError, errors.BadResponseError) as exc:
-            await self._reconcile(job, exc)
+            self._adopt(job, state)
             return
-        self._adopt(job, state)
+
+    def _reject(self, job: Job, exc: errors.APIError) -> None:
+        """A refused create: the same request may be sent again later (it is not a job yet)."""
+        self._update(job, phase="rejected", status="failed", finished_at=time.time(),
+                     error_json={"code": exc.code or f"HTTP{exc.status_code}", "message": exc.message})  # fmt: skip
 
     def _adopt(self, job: Job, state: TaskState) -> None:
         self._update(job, task_id=state.task_id, phase="tracking", status=state.status,
@@ -303,6 +343,8 @@ class AsyncClient:
         """A create whose answer we lost: find the task it made, or prove there is none."""
         assert self._http is not None
         request = job.request
+        track = self._tracking(job)
+        track.unanswered_creates += 1
         if self.dialect.reconcile_call(request, 1) is None:
             self._update(
                 job, phase="unknown", error_json={"code": "UnknownOutcome", "message": str(cause)}
@@ -345,12 +387,12 @@ class AsyncClient:
             log.info("reconciled %s with task %s", job.id, candidates[0].task_id)
             self._adopt(job, candidates[0])
             return
-        if not candidates:
-            if job._row.get("phase") == "creating" and not getattr(job, "_recreated", False):
-                job._recreated = True  # type: ignore[attr-defined]
-                log.info("no task was created for %s: sending the create once more", job.id)
-                await self._create(job)
-                return
+        if not candidates and job.phase == "creating" and track.unanswered_creates < MAX_CREATES:
+            # the listing proves the last send made nothing, so one more send cannot pay twice
+            log.info("no task was created for %s: sending the create again", job.id)
+            await asyncio.sleep(min(8.0, 0.5 * 2**track.unanswered_creates))
+            await self._create(job)
+            return
         self._update(job, phase="unknown", error_json={
             "code": "UnknownOutcome",
             "message": f"{len(candidates)} tasks could match; none adopted"})  # fmt: skip
@@ -508,9 +550,9 @@ class AsyncClient:
                 self._next_poll.pop(job.id, None)
 
     def _missing(self, job: Job) -> None:
-        misses = getattr(job, "_misses", 0) + 1
-        job._misses = misses  # type: ignore[attr-defined]
-        if misses >= 3:
+        track = self._tracking(job)
+        track.misses += 1
+        if track.misses >= MISSES_BEFORE_LOST:
             self._next_poll.pop(job.id, None)
             self._update(job, phase="done", status="failed", finished_at=time.time(),
                          error_json={"code": "TaskNotFound",
@@ -538,16 +580,41 @@ class AsyncClient:
         self._update(job, **fields)
 
     async def apply_callback(self, body: Any) -> Job | None:
-        """Apply a provider status callback idempotently; polling stays on as recovery."""
+        """Apply a provider's status callback; idempotent, and safe against stale or forged ones.
+
+        A callback is a hint: progress moves forward only, and a final status is confirmed by
+        a status read of our own before anything is downloaded (callbacks arrive late, twice,
+        out of order, or not at all; polling stays on as the recovery path). Returns the job
+        the callback named, or None if it is not one of ours.
+        """
         self._bind()
         state = self.dialect.parse_callback(body)
+        self.callbacks_received += 1
         for row in self.ledger.active(self.route):
-            if row.get("task_id") == state.task_id:
-                job = self._job_from_row(row)
-                if job.phase == "tracking":
-                    self._apply_state(job, state)
-                return job
+            if row.get("task_id") != state.task_id:
+                continue
+            job = self._job_from_row(row)
+            if job.phase != "tracking":
+                return job  # already downloading or settled: a repeat changes nothing
+            if state.status in TERMINAL:
+                self._next_poll[job.id] = 0.0  # read it now instead of at the next interval
+                self._start_scheduler()
+            elif _RANK[state.status] > _RANK.get(job.status, 0):
+                fields: dict[str, Any] = {"status": state.status}
+                if state.progress is not None:
+                    fields["progress"] = state.progress
+                self._update(job, **fields)
+            return job
         return None
+
+    async def receive_callbacks(self, *, port: int = 0, public_url: str | None = None,
+                                host: str = "127.0.0.1") -> CallbackReceiver:  # fmt: skip
+        """Start a local callback endpoint on this client's loop; pass ``receiver.url`` as
+        ``callback_url`` (with ``public_url`` set to your tunnel's address)."""
+        self._bind()
+        receiver = CallbackReceiver(self, host=host, port=port, public_url=public_url)
+        self._receivers.append(receiver)
+        return await receiver.start()
 
     # download -----------------------------------------------------------------------------
     async def _download(self, job: Job, state: TaskState | None) -> None:
@@ -564,7 +631,10 @@ class AsyncClient:
         folder = self.workdir / "videos"
         video = folder / f"{job.id}.mp4"
         frame = folder / f"{job.id}.last-frame.png"
-        for attempt in range(8):
+        part = video.with_name(video.name + ".part")
+        failures = 0
+        while True:
+            have = part.stat().st_size if part.exists() else 0
             try:
                 if state is None:
                     state = self.dialect.parse_task(
@@ -583,18 +653,23 @@ class AsyncClient:
                 break
             except URLExpired:
                 state = None  # re-read the task for a fresh signed URL
-            except (errors.DownloadError, errors.APIError, errors.APIConnectionError) as exc:
+                failures += 1
+            except DownloadCapExceeded as exc:
+                self._fail_download(job, exc)
+                return
+            except (errors.DownloadError, errors.APIError, errors.APIConnectionError,
+                    errors.BadResponseError) as exc:  # fmt: skip
                 log.warning("download of %s failed (%s); retrying", job.id, exc)
-                if isinstance(exc, errors.DownloadError) and "cap" in str(exc):
-                    self._fail_download(job, exc)
-                    return
-                await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
-        else:
-            self._update(job, phase="downloading")
-            log.error(
-                "could not download %s yet; the next client on this workdir will retry", job.id
-            )
-            return
+                grew = part.exists() and part.stat().st_size > have
+                failures = 0 if grew else failures + 1  # a cut that made progress is not a failure
+                await asyncio.sleep(min(30.0, 0.25 * 2**failures))
+            if failures >= DOWNLOAD_ATTEMPTS:
+                log.error("could not download %s yet; trying again in %.0fs", job.id,
+                          DOWNLOAD_PARK_SECONDS)  # fmt: skip
+                self._update(job, phase="downloading")
+                assert self.loop is not None
+                self.loop.call_later(DOWNLOAD_PARK_SECONDS, self._ensure_tracked, job)
+                return
         payload = {"job": job.id, "provider": self.provider_name, "task_id": job.task_id,
                    "request": _request_to_json(job.request), "response": state.raw}  # fmt: skip
         sidecar = folder / f"{job.id}.json"

@@ -161,7 +161,7 @@ class ProviderHTTP:
         request = build_httpx_request(call, self.base_url, self._headers())
         self.requests_sent += 1
         try:
-            response = await self.client.send(request)
+            response = await _send_capped(self.client, request, MAX_JSON_BYTES, self.provider)
         except httpx.TimeoutException as exc:
             raise errors.APIConnectionError(
                 f"{self.provider}: {call.method} {call.path} timed out ({exc.__class__.__name__})"
@@ -209,6 +209,32 @@ class ProviderHTTP:
     async def aclose(self) -> None:
         if self._own_client:
             await self.client.aclose()
+
+
+async def _send_capped(
+    client: httpx.AsyncClient, request: httpx.Request, cap: int, provider: str
+) -> httpx.Response:
+    """Send, reading at most ``cap + 1`` body bytes: a broken or hostile server cannot make
+    a status read allocate more than that (``decode_json`` then names the oversize body)."""
+    response = await client.send(request, stream=True)
+    try:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise errors.BadResponseError(
+                f"{provider} announced a {int(declared):,}-byte body where JSON was expected"
+            )
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > cap:
+                break
+    finally:
+        await response.aclose()
+    headers = httpx.Headers(response.headers)
+    for decoded in ("content-encoding", "content-length", "transfer-encoding"):
+        headers.pop(decoded, None)  # the body below is already decoded
+    return httpx.Response(response.status_code, headers=headers, content=bytes(body),
+                          request=request)  # fmt: skip
 
 
 def _lenient_json(response: httpx.Response) -> Any:
