@@ -58,8 +58,10 @@ class Client:
         workdir: str | Path | None = None,
         *,
         poll: PollPolicy | None = None,
+        request_timeout: float = 30.0,
     ) -> None:
-        self._async = AsyncClient(provider, api_key, base_url, workdir, poll=poll)
+        self._async = AsyncClient(provider, api_key, base_url, workdir, poll=poll,
+                                  request_timeout=request_timeout)  # fmt: skip
         self._thread = _LoopThread()
 
     # properties mirror the async client

@@ -91,6 +91,7 @@ class AsyncClient:
         poll: PollPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         max_download_bytes: int = 4 * 1024**3,
+        request_timeout: float = 30.0,
     ) -> None:
         self._settings: Settings = resolve(provider, api_key, base_url, workdir)
         s = self._settings
@@ -99,6 +100,7 @@ class AsyncClient:
         self.ledger = Ledger(self.workdir / "ledger.sqlite")
         self.poll = poll or default_policy(s.emulated)
         self.max_download_bytes = max_download_bytes
+        self.request_timeout = request_timeout  # also how long an unanswered create stays in doubt
         self._http_client = http_client
         self._http: ProviderHTTP | None = None
         self._files: httpx.AsyncClient | None = None
@@ -192,7 +194,8 @@ class AsyncClient:
             self.loop = loop
         if self._http is None:
             s = self._settings
-            self._http = ProviderHTTP(self.dialect, s.base_url, s.api_key, client=self._http_client)
+            self._http = ProviderHTTP(self.dialect, s.base_url, s.api_key,
+                                      client=self._http_client, timeout=self.request_timeout)  # fmt: skip
             self._files = httpx.AsyncClient(
                 timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True, trust_env=False
             )
@@ -355,8 +358,13 @@ class AsyncClient:
                 "Check the provider's console, then call client.resubmit(job) if you want it anyway.",
                 job=job,
             )
-        await asyncio.sleep(grace)
         sent = job._row.get("create_sent_at") or job.created_at
+        wait = grace
+        if not isinstance(cause, (errors.APIError, errors.BadResponseError)):
+            # no answer at all (cut, or a process died): the server may still be working on
+            # it, so the listing proves nothing until a full timeout has passed since the send
+            wait = max(grace, sent + self.request_timeout - time.time())
+        await asyncio.sleep(wait)
         known = self.ledger.task_ids(self.route)
         candidates: list[TaskState] = []
         try:

@@ -52,7 +52,7 @@ def _creates(emu: Emulator) -> int:
 def _client(emu: Emulator, workdir: Path, transport: httpx.AsyncBaseTransport) -> sd.AsyncClient:
     return sd.AsyncClient(
         provider="emulator", base_url=emu.base_url + "/api/v3", workdir=workdir,
-        http_client=httpx.AsyncClient(transport=transport),
+        http_client=httpx.AsyncClient(transport=transport), request_timeout=3.0,
     )  # fmt: skip
 
 
