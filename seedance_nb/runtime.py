@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import time
 import uuid
 from collections.abc import Sequence
@@ -37,8 +38,8 @@ log = logging.getLogger("seedance_nb")
 
 MP4_MAGIC = b"ftyp"
 LEASE_RENEW_SECONDS = 4.0
-MAX_CREATES = 4  # unanswered sends of one request, each resend after a listing proved nothing exists
-CREATE_RATE_LIMIT_RETRIES = 5  # a 429 on create means "not processed": wait and send again
+MAX_CREATES = 6  # unanswered sends of one request, each resend after a listing proved nothing exists
+CREATE_RATE_LIMIT_RETRIES = 8  # a 429 on create means "not processed": wait and send again
 MISSES_BEFORE_LOST = 3
 DOWNLOAD_ATTEMPTS = 8  # in a row without progress, before the download is parked for later
 DOWNLOAD_PARK_SECONDS = 60.0
@@ -303,9 +304,25 @@ class AsyncClient:
     def _tracking(self, job: Job) -> _Tracking:
         return self._track.setdefault(job.id, _Tracking())
 
+    def _wire_request(self, job: Job) -> VideoRequest:
+        """The request as sent. Where a lost answer is reconciled against a listing and the
+        seed was left random, the seed is drawn here and kept in the ledger before sending:
+        still random, but it tells this task apart from siblings that differ only in prompt
+        (a listing does not show prompts)."""
+        request = job.request
+        offer = self.provider.offer(request.tier) if request.tier else None
+        if (request.seed not in (None, -1) or offer is None or "seed" not in offer.params
+                or self.dialect.reconcile_call(request, 1) is None):  # fmt: skip
+            return request
+        seed = job._row.get("seed")
+        if seed is None:
+            seed = secrets.randbelow(2**31)
+            self._update(job, seed=seed)
+        return request.model_copy(update={"seed": int(seed)})
+
     async def _create(self, job: Job) -> None:
         assert self._http is not None
-        call = await self.dialect.create_call(job.request, self._fetch)
+        call = await self.dialect.create_call(self._wire_request(job), self._fetch)
         for attempt in range(CREATE_RATE_LIMIT_RETRIES + 1):
             self._update(job, create_sent_at=time.time())
             try:
@@ -345,7 +362,7 @@ class AsyncClient:
     async def _reconcile(self, job: Job, cause: Exception, *, grace: float = 1.0) -> None:
         """A create whose answer we lost: find the task it made, or prove there is none."""
         assert self._http is not None
-        request = job.request
+        request = self._wire_request(job)
         track = self._tracking(job)
         track.unanswered_creates += 1
         if self.dialect.reconcile_call(request, 1) is None:

@@ -169,3 +169,21 @@ def aclient(emulator: Emulator, tmp_path: Path) -> Iterator[Any]:
 def run() -> Callable[[Any], Any]:
     """Run a coroutine to completion on a fresh event loop (no pytest-asyncio needed)."""
     return asyncio.run
+
+
+# ----------------------------------------------------------------------------- fault matrix
+
+
+@pytest.fixture(scope="session")
+def fault_matrix() -> Iterator[list[dict[str, Any]]]:
+    """Rows of figures from the fault-matrix tests; written as JSON to the path in
+    ``SEEDANCE_FAULT_REPORT`` at the end of the session (``scripts/fault-matrix`` sets it)."""
+    import json
+    import os
+
+    rows: list[dict[str, Any]] = []
+    yield rows
+    target = os.environ.get("SEEDANCE_FAULT_REPORT")
+    if target and rows:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        Path(target).write_text(json.dumps(rows, indent=2))
