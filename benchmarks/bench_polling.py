@@ -51,10 +51,10 @@ class Fleet:
     """The workload, in real-world seconds; ``scale`` compresses it for the run."""
 
     jobs: int = 200
-    scale: float = 0.1
+    scale: float = 0.2
     queued_real: float = 10.0  # Ark queue time
-    running_real: float = 80.0  # a short 480p render
-    window_real: float = 80.0  # submissions spread over this (all in flight at the end)
+    running_real: float = 60.0  # a short 480p render
+    window_real: float = 60.0  # submissions spread over this (all in flight at the end)
     slow_every: int = 10  # every Nth prompt carries [[slow]]: 5x running time
     peer_interval_real: float = 3.0  # the Ark sample's fixed sleep
 
@@ -163,6 +163,29 @@ def _body(prompt: str) -> dict[str, Any]:
 
 
 AUTH = {"Authorization": "Bearer benchmark-key"}
+RETRIES = 2  # the Ark and openai SDKs retry a failed connection twice by default
+
+
+async def _send(http: httpx.AsyncClient, method: str, url: str, **kw: Any) -> httpx.Response:
+    for attempt in range(RETRIES + 1):
+        try:
+            return await http.request(method, url, **kw)
+        except httpx.TransportError:
+            if attempt == RETRIES:
+                raise
+            await asyncio.sleep(0.5 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _send_sync(http: httpx.Client, method: str, url: str, **kw: Any) -> httpx.Response:
+    for attempt in range(RETRIES + 1):
+        try:
+            return http.request(method, url, **kw)
+        except httpx.TransportError:
+            if attempt == RETRIES:
+                raise
+            time.sleep(0.5 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 async def run_peers(fleet: Fleet) -> dict[str, Any]:
@@ -178,15 +201,17 @@ async def run_peers(fleet: Fleet) -> dict[str, Any]:
 
                 async def one(i: int, offset: float) -> None:
                     await _sleep_until(loop, t0 + offset)
-                    r = await http.post(base, json=_body(fleet.prompt(i, "peer")), headers=AUTH)
+                    r = await _send(
+                        http, "POST", base, json=_body(fleet.prompt(i, "peer")), headers=AUTH
+                    )
                     task_id = r.raise_for_status().json()["id"]
                     while True:
-                        task = (await http.get(f"{base}/{task_id}", headers=AUTH)).json()
+                        task = (await _send(http, "GET", f"{base}/{task_id}", headers=AUTH)).json()
                         if task["status"] in TERMINAL:
                             break
                         await asyncio.sleep(fleet.peer_interval)
                     if task["status"] == "succeeded":
-                        video = await http.get(task["content"]["video_url"])
+                        video = await _send(http, "GET", task["content"]["video_url"])
                         (folder / f"{task_id}.mp4").write_bytes(video.raise_for_status().content)
                         done[task_id] = time.time()
 
@@ -209,16 +234,18 @@ def _blocking_cell(fleet: Fleet, base: str, folder: Path, done: dict[str, float]
             wait = start + offset - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            r = http.post(base, json=_body(fleet.prompt(i, "cell")), headers=AUTH)
+            r = _send_sync(http, "POST", base, json=_body(fleet.prompt(i, "cell")), headers=AUTH)
             ids.append(r.raise_for_status().json()["id"])
         for task_id in ids:
             while True:
-                task = http.get(f"{base}/{task_id}", headers=AUTH).json()
+                task = _send_sync(http, "GET", f"{base}/{task_id}", headers=AUTH).json()
                 if task["status"] in TERMINAL:
                     break
                 time.sleep(fleet.peer_interval)
             if task["status"] == "succeeded":
-                video = http.get(task["content"]["video_url"]).raise_for_status().content
+                video = (
+                    _send_sync(http, "GET", task["content"]["video_url"]).raise_for_status().content
+                )
                 (folder / f"{task_id}.mp4").write_bytes(video)
                 done[task_id] = time.time()
 
@@ -271,7 +298,7 @@ def idle(seconds: float = 5.0) -> dict[str, float]:
 def fleet_from(args: Any) -> Fleet:
     if getattr(args, "quick", False):
         return Fleet(jobs=getattr(args, "jobs", None) or 40, scale=args.scale or 0.05)
-    return Fleet(jobs=getattr(args, "jobs", None) or 200, scale=args.scale or 0.1)
+    return Fleet(jobs=getattr(args, "jobs", None) or 200, scale=args.scale or 0.2)
 
 
 def run(args: Any) -> Result:
