@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     owner TEXT,
     lease_until REAL,
     create_sent_at REAL,
+    create_deadline REAL,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     finished_at REAL
@@ -56,12 +57,14 @@ CREATE INDEX IF NOT EXISTS jobs_by_phase ON jobs(phase);
 # unknown: create fate could not be reconciled; rejected: the provider refused the create
 # (nothing was paid, so the same request may be sent again).
 ACTIVE_PHASES = ("creating", "tracking", "downloading")
-LEASE_SECONDS = 15.0  # renewed every few seconds by the driving client
+LEASE_SECONDS = 15.0
+# columns added after the first release (all REAL), for ALTER TABLE on older ledgers
+ADDED_COLUMNS = ("create_deadline",)  # renewed every few seconds by the driving client
 
 _COLUMNS = (
     "id route provider request_hash tier model_id prompt request_json task_id status phase "
     "progress raw_json usage_json error_json seed video_path last_frame_path owner lease_until "
-    "create_sent_at created_at updated_at finished_at"
+    "create_sent_at create_deadline created_at updated_at finished_at"
 ).split()
 
 
@@ -91,6 +94,10 @@ class Ledger:
             for statement in SCHEMA.strip().split(";"):
                 if statement.strip():
                     self._db.execute(statement)
+            have = {r["name"] for r in self._db.execute("PRAGMA table_info(jobs)")}
+            for column in ADDED_COLUMNS:  # ledgers written by an earlier version
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} REAL")
         for suffix in ("-wal", "-shm"):
             side = Path(str(self.path) + suffix)
             if side.exists():

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import Sequence
@@ -105,13 +106,14 @@ class AsyncClient:
         self._http_client = http_client
         self._http: ProviderHTTP | None = None
         self._files: httpx.AsyncClient | None = None
-        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.owner = f"{socket.gethostname()}:{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.loop: asyncio.AbstractEventLoop | None = None
         self._jobs: dict[str, Job] = {}
         self._track: dict[str, _Tracking] = {}
         self._next_poll: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._downloading: set[str] = set()
+        self._creating: set[str] = set()  # jobs whose create or reconcile runs in this client
         self._scheduler: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._resumed = False
@@ -214,10 +216,22 @@ class AsyncClient:
         """Pick up every unfinished job of this route left by an earlier process."""
         for row in self.ledger.active(self.route):
             job = self._job_from_row(row)
-            if row["phase"] == "creating" and not self.ledger.take_lease(job.id, self.owner):
+            if row["phase"] == "creating" and not self._take_lease(job):
                 self._watch(job)
                 continue
             self._ensure_tracked(job)
+
+    def _take_lease(self, job: Job) -> bool:
+        """Become the job's driver if nobody else is; a holder whose process is gone (a dead
+        kernel on this machine) loses its lease at once instead of when it runs out."""
+        if self.ledger.take_lease(job.id, self.owner):
+            return True
+        holder = (self.ledger.get(job.id) or {}).get("owner")
+        if holder and holder != self.owner and _process_gone(holder):
+            log.info("the process that drove %s is gone; taking over", job.id)
+            self.ledger.release_leases(holder)
+            return self.ledger.take_lease(job.id, self.owner)
+        return False
 
     async def aclose(self) -> None:
         self._closed = True
@@ -282,7 +296,11 @@ class AsyncClient:
             log.info("same request as %s: not sent again", job.id)
             self._ensure_tracked(job)
             return job
-        await self._create(job)
+        self._creating.add(job.id)
+        try:
+            await self._create(job)
+        finally:
+            self._creating.discard(job.id)
         return job
 
     async def generate(self, prompt: Any, *, timeout: float | None = None, force: bool = False,
@@ -324,7 +342,8 @@ class AsyncClient:
         assert self._http is not None
         call = await self.dialect.create_call(self._wire_request(job), self._fetch)
         for attempt in range(CREATE_RATE_LIMIT_RETRIES + 1):
-            self._update(job, create_sent_at=time.time())
+            sent = time.time()  # until the deadline an unanswered create may still land
+            self._update(job, create_sent_at=sent, create_deadline=sent + self.request_timeout)
             try:
                 body = await self._http.call(call)
                 state = self.dialect.parse_created(body)
@@ -379,8 +398,9 @@ class AsyncClient:
         wait = grace
         if not isinstance(cause, (errors.APIError, errors.BadResponseError)):
             # no answer at all (cut, or a process died): the server may still be working on
-            # it, so the listing proves nothing until a full timeout has passed since the send
-            wait = max(grace, sent + self.request_timeout - time.time())
+            # it, so the listing proves nothing until the sender's timeout has passed
+            deadline = job._row.get("create_deadline") or sent + self.request_timeout
+            wait = max(grace, deadline - time.time())
         await asyncio.sleep(wait)
         known = self.ledger.task_ids(self.route)
         candidates: list[TaskState] = []
@@ -442,9 +462,14 @@ class AsyncClient:
             return
         self._jobs[job.id] = job
         if job.phase == "downloading" and job.id not in self._downloading:
-            self._spawn(self._download(job, None))
+            if self._take_lease(job):
+                self._spawn(self._download(job, None))
+            else:
+                self._watch(job)
         elif job.phase == "creating":
-            if self.ledger.take_lease(job.id, self.owner) and job._row.get("owner") != self.owner:
+            if job.id in self._creating:
+                return  # this client is sending or reconciling it right now
+            if self._take_lease(job):
                 self._spawn(self._reconcile_quietly(job))
             else:
                 self._watch(job)
@@ -453,10 +478,13 @@ class AsyncClient:
             self._start_scheduler()
 
     async def _reconcile_quietly(self, job: Job) -> None:
+        self._creating.add(job.id)
         try:
             await self._reconcile(job, RuntimeError("a previous process died while creating"))
         except errors.UnknownOutcomeError as exc:
             log.warning("%s", exc)
+        finally:
+            self._creating.discard(job.id)
 
     def _watch(self, job: Job) -> None:
         """Another process drives this job; follow its ledger row until it settles."""
@@ -513,15 +541,13 @@ class AsyncClient:
                 continue
             if row != job._row:
                 job._apply_row(row)
-            if job.done or job.phase == "downloading":
+            if job.done or job.id in self._downloading or job.id in self._creating:
                 self._next_poll.pop(job_id, None)
-                if job.phase == "downloading" and row.get("owner") == self.owner:
-                    self._ensure_tracked(job)
                 continue
-            if row.get("owner") != self.owner and not self.ledger.take_lease(job_id, self.owner):
+            if row.get("owner") != self.owner and not self._take_lease(job):
                 self._next_poll[job_id] = loop.time() + 1.0  # someone else drives it
                 continue
-            if job.phase == "creating":
+            if job.phase in ("creating", "downloading"):
                 self._next_poll.pop(job_id, None)
                 self._ensure_tracked(job)
                 continue
@@ -646,10 +672,18 @@ class AsyncClient:
         if job.id in self._downloading:
             return
         self._downloading.add(job.id)
+        heartbeat = self._spawn(self._keep_lease(job.id))
         try:
             await self._download_inner(job, state)
         finally:
+            heartbeat.cancel()
             self._downloading.discard(job.id)
+
+    async def _keep_lease(self, job_id: str) -> None:
+        """Hold a job's lease through a long download, so no other client starts a second one."""
+        while True:
+            self.ledger.renew_leases([job_id], self.owner)
+            await asyncio.sleep(LEASE_RENEW_SECONDS)
 
     async def _download_inner(self, job: Job, state: TaskState | None) -> None:
         assert self._http is not None and self._files is not None
@@ -742,6 +776,22 @@ class AsyncClient:
 
 
 # helpers ----------------------------------------------------------------------------------
+def _process_gone(owner: str) -> bool:
+    """Whether a lease holder (``host:pid-nonce``) was a process on this machine that no
+    longer exists. Unknown formats, other hosts and live processes count as present."""
+    host, _, rest = owner.rpartition(":")
+    pid = rest.split("-", 1)[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _request_to_json(request: VideoRequest) -> dict[str, Any]:
     """The request as stored; local media is kept by path and hash, never as bytes."""
     return request.model_dump(mode="json")
