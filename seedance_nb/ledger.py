@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,9 @@ class Ledger:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._db.in_transaction:  # inside batch(): the outer transaction commits
+                yield self._db
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -201,6 +204,21 @@ class Ledger:
         """A closing client hands its jobs to whoever opens the workdir next."""
         with self._tx() as db:
             db.execute("UPDATE jobs SET lease_until=0 WHERE owner=?", (owner,))
+
+    def batch(self) -> AbstractContextManager[sqlite3.Connection]:
+        """Group many writes (a whole poll round) into one transaction: one commit, not one
+        per job, so a round of hundreds of jobs holds the event loop for a moment only."""
+        return self._tx()
+
+    def get_many(self, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+        rows: dict[str, dict[str, Any]] = {}
+        with self._lock:
+            for i in range(0, len(job_ids), 500):
+                chunk = job_ids[i : i + 500]
+                marks = ",".join("?" for _ in chunk)
+                for row in self._db.execute(f"SELECT * FROM jobs WHERE id IN ({marks})", chunk):
+                    rows[row["id"]] = dict(row)
+        return rows
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         with self._lock:

@@ -58,7 +58,8 @@ class _Tracking:
 
 
 class PollPolicy:
-    """Poll rarely while a render is young, more often as it matures; bounded both ways."""
+    """Poll often while a task is young (short renders finish fast), then back off as it
+    ages: the interval is ``growth`` × age, bounded by ``min_interval`` and ``max_interval``."""
 
     def __init__(self, min_interval: float, max_interval: float, growth: float = 0.1) -> None:
         self.min_interval = min_interval
@@ -518,8 +519,12 @@ class AsyncClient:
                 except asyncio.TimeoutError:
                     pass
                 continue
-            # everything due now, plus whatever is nearly due: a batch read costs the same
-            due = [j for j, t in self._next_poll.items() if t <= now + self.poll.min_interval]
+            # everything due now, plus whatever is nearly due; where one listing reads up to
+            # batch_size tasks for the price of one, every job rides along in the round
+            if self.provider.batch_poll and self.dialect.batch_size:
+                due = list(self._next_poll)
+            else:
+                due = [j for j, t in self._next_poll.items() if t <= now + self.poll.min_interval]
             try:
                 await self._poll(due)
             except asyncio.CancelledError:
@@ -533,9 +538,10 @@ class AsyncClient:
         assert self._http is not None
         loop = asyncio.get_running_loop()
         mine: list[Job] = []
+        rows = self.ledger.get_many(job_ids)
         for job_id in job_ids:
             job = self._jobs[job_id]
-            row = self.ledger.get(job_id)
+            row = rows.get(job_id)
             if row is None:
                 self._next_poll.pop(job_id, None)
                 continue
@@ -586,19 +592,21 @@ class AsyncClient:
             log.warning("status read failed (%s); backing off", exc)
             retry_after = self.poll.max_interval
         now = loop.time()
-        for job in mine:
-            state = states.get(str(job.task_id))
-            if retry_after is not None:
-                self._next_poll[job.id] = now + retry_after
-                continue
-            if state is None:
-                self._missing(job)
-                continue
-            self._apply_state(job, state)
-            if job.phase == "tracking":
-                self._next_poll[job.id] = now + self.poll.interval(time.time() - job.created_at)
-            else:
-                self._next_poll.pop(job.id, None)
+        with self.ledger.batch():
+            for job in mine:
+                state = states.get(str(job.task_id))
+                if retry_after is not None:
+                    self._next_poll[job.id] = now + retry_after
+                    continue
+                if state is None:
+                    self._missing(job)
+                    continue
+                self._apply_state(job, state)
+                if job.phase == "tracking":
+                    age = time.time() - job.created_at
+                    self._next_poll[job.id] = now + self.poll.interval(age)
+                else:
+                    self._next_poll.pop(job.id, None)
 
     def _missing(self, job: Job) -> None:
         track = self._tracking(job)
