@@ -289,6 +289,9 @@ def build_request(
     if callback_url is not None:
         _check_callback(callback_url, p, fail)
 
+    if options is not None and not isinstance(options, dict):
+        raise fail("options is a dict of provider-specific fields.", "options", options,
+                   "a dict such as {'priority': 1}")  # fmt: skip
     opts = dict(options or {})
     unknown = sorted(set(opts) - set(p.extra_options))
     if unknown:
@@ -432,7 +435,9 @@ def _check_totals(vids: tuple[MediaRef, ...], auds: tuple[MediaRef, ...], fail: 
                        f"at most {most:.0f} s in total")  # fmt: skip
 
 
-def _check_callback(url: str, p: Provider, fail: Any) -> None:
+def _check_callback(url: Any, p: Provider, fail: Any) -> None:
+    if not isinstance(url, str):
+        raise fail("the callback must be an http(s) URL.", "callback_url", url, "https://…")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise fail("the callback must be an http(s) URL.", "callback_url", url, "https://…")

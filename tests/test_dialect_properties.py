@@ -1,4 +1,4 @@
-"""Property tests: whatever a gateway sends, a parser returns a task or a SeedanceError.
+"""Property tests: whatever a provider sends, a parser returns a task or a SeedanceError.
 
 Bodies are drawn both from arbitrary JSON and from the documented shapes with hostile values
 in each field (huge integers, NaN, wrong types, file: URLs, ids with slashes), so the parsers
@@ -21,7 +21,7 @@ from seedance_nb.providers import dialect_for
 from seedance_nb.providers.base import Dialect
 from seedance_nb.task import STATUSES, TaskState
 
-DIALECTS = ("orcarouter", "cometapi", "evolink", "seedance2ink")
+DIALECTS = ("ark", "volcengine", "orcarouter", "cometapi", "evolink", "seedance2ink")
 
 EDGE_NUMBERS = st.sampled_from([10**400, -(10**400), math.nan, math.inf, -math.inf, 2**63, -1])
 LEAVES = (
@@ -58,7 +58,18 @@ def shaped(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[
 ERROR_OBJ = shaped({"code": st.text(max_size=20), "message": st.text(max_size=20),
                     "type": st.text(max_size=10)})  # fmt: skip
 
+ARK_TASK = shaped({
+    "id": IDS, "model": LEAVES, "status": statuses("queued", "running", "succeeded", "failed",
+    "cancelled", "expired"), "content": shaped({"video_url": URLS, "last_frame_url": URLS}),
+    "usage": shaped({"completion_tokens": NUMBERS, "total_tokens": NUMBERS}),
+    "created_at": NUMBERS, "updated_at": NUMBERS, "seed": NUMBERS, "resolution": LEAVES,
+    "ratio": LEAVES, "duration": NUMBERS, "error": ERROR_OBJ | LEAVES,
+})  # fmt: skip
+ARK = ARK_TASK | shaped({"items": st.lists(ARK_TASK | JSON, max_size=4), "total": NUMBERS})
+
 SHAPES: dict[str, st.SearchStrategy[Any]] = {
+    "ark": ARK,
+    "volcengine": ARK,
     "orcarouter": shaped({
         "code": st.sampled_from(["success", "task_not_exist", "error"]),
         "message": st.text(max_size=10),
@@ -129,6 +140,15 @@ def test_parsers_return_a_task_or_a_seedance_error(name: str, data: st.DataObjec
     outcome(lambda: d.parse_task(body))
     outcome(lambda: d.parse_callback(body))
     outcome(lambda: d.parse_cancel("req_1", body))
+    if d.batch_size:  # the batched status read and the reconcile listing
+        try:
+            for state in d.parse_list(body):
+                check_state(state)
+            tasks, _more = d.parse_reconcile(body)
+            for state in tasks:
+                check_state(state)
+        except errors.SeedanceError:
+            pass
 
 
 @pytest.mark.parametrize("name", DIALECTS)
