@@ -115,6 +115,7 @@ class AsyncClient:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._downloading: set[str] = set()
         self._creating: set[str] = set()  # jobs whose create or reconcile runs in this client
+        self._backoff_until = 0.0  # loop time before which no status read is sent
         self._scheduler: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._resumed = False
@@ -509,7 +510,8 @@ class AsyncClient:
             if now - renewed > LEASE_RENEW_SECONDS:
                 renewed = now
                 self.ledger.renew_leases(list(self._next_poll), self.owner)
-            soonest = min(self._next_poll.values())
+            # a Retry-After holds every read back, not only the jobs of the round that got it
+            soonest = max(min(self._next_poll.values()), self._backoff_until)
             if soonest > now:
                 self._wake.clear()
                 try:
@@ -522,7 +524,7 @@ class AsyncClient:
             # everything due now, plus whatever is nearly due; where one listing reads up to
             # batch_size tasks for the price of one, every job rides along in the round
             if self.provider.batch_poll and self.dialect.batch_size:
-                due = list(self._next_poll)
+                due = list(self._next_poll)  # every job rides in the round
             else:
                 due = [j for j, t in self._next_poll.items() if t <= now + self.poll.min_interval]
             try:
@@ -563,8 +565,9 @@ class AsyncClient:
         self.ledger.renew_leases([j.id for j in mine], self.owner)
         states: dict[str, TaskState] = {}
         retry_after: float | None = None
+        batched = bool(self.provider.batch_poll and self.dialect.batch_size)
         try:
-            if self.provider.batch_poll and self.dialect.batch_size:
+            if batched:
                 size = self.dialect.batch_size
                 for i in range(0, len(mine), size):
                     chunk = [j.task_id for j in mine[i : i + size] if j.task_id]
@@ -592,6 +595,8 @@ class AsyncClient:
             log.warning("status read failed (%s); backing off", exc)
             retry_after = self.poll.max_interval
         now = loop.time()
+        if retry_after is not None:
+            self._backoff_until = now + retry_after
         with self.ledger.batch():
             for job in mine:
                 state = states.get(str(job.task_id))
@@ -603,10 +608,24 @@ class AsyncClient:
                     continue
                 self._apply_state(job, state)
                 if job.phase == "tracking":
-                    age = time.time() - job.created_at
-                    self._next_poll[job.id] = now + self.poll.interval(age)
+                    self._next_poll[job.id] = now + self._interval([job])
                 else:
                     self._next_poll.pop(job.id, None)
+        if retry_after is None and batched:
+            # one listing reads them all: the next round comes as soon as the policy would
+            # poll a lone job, divided among the jobs that share the round's requests
+            tracking = [j for j in mine if j.id in self._next_poll]
+            if tracking:
+                due = now + self._interval(tracking)
+                for job in tracking:
+                    self._next_poll[job.id] = due
+
+    def _interval(self, jobs: list[Job]) -> float:
+        """Seconds to the next status read of ``jobs`` read together (one request per
+        ``batch_size`` of them): the lone-job interval of the youngest, shared among them."""
+        youngest = self.poll.interval(time.time() - max(j.created_at for j in jobs))
+        requests = -(-len(jobs) // (self.dialect.batch_size or 1))
+        return max(self.poll.min_interval, youngest * requests / len(jobs))
 
     def _missing(self, job: Job) -> None:
         track = self._tracking(job)

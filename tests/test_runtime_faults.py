@@ -122,3 +122,23 @@ def test_job_survives_its_client_and_a_new_client_finishes_it(tmp_path: Path) ->
         assert _creates(emu) == 1
     finally:
         emu.stop()
+
+
+def test_a_video_over_the_size_cap_fails_the_job_instead_of_filling_the_disk(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    async def main() -> sd.Job:
+        client = sd.AsyncClient(provider="emulator", base_url=emu.base_url + "/api/v3",
+                                workdir=tmp_path / "w", max_download_bytes=10_000)  # fmt: skip
+        async with client:
+            job = await client.submit("too big to keep", duration=4, resolution="480p")
+            with pytest.raises(sd.JobFailed):
+                await job.wait_async(30)
+            return job
+
+    job = asyncio.run(main())
+    assert job.done and job.status == "failed" and job.error is not None
+    assert job.error.code == "DownloadFailed" and "10,000-byte cap" in job.error.message
+    videos = tmp_path / "w" / "videos"
+    assert not list(videos.glob("*.mp4")) and not list(videos.glob("*.part"))
+    assert _creates(emu) == 1

@@ -275,3 +275,26 @@ def test_ok_body_that_is_not_json_is_retried_for_reads_then_raised() -> None:
     with pytest.raises(errors.BadResponseError):
         call(http, GET)
     assert len(seen) == 2
+
+
+def test_an_endless_body_is_cut_off_at_the_cap_not_read_whole() -> None:
+    sent = {"bytes": 0}
+
+    class Endless(httpx.AsyncByteStream):  # no Content-Length: only reading tells the size
+        async def __aiter__(self):  # type: ignore[override]
+            while sent["bytes"] < 64 * 1024 * 1024:
+                sent["bytes"] += 65536
+                yield b" " * 65536
+
+    http, _ = session(lambda r: httpx.Response(200, stream=Endless()))
+    with pytest.raises(errors.BadResponseError, match="where JSON was expected"):
+        call(http, GET)
+    # each of the read's attempts stopped just past the 8 MB cap
+    assert sent["bytes"] <= http.retry.attempts * (8 * 1024 * 1024 + 65536)
+
+
+def test_a_huge_announced_body_is_refused_before_reading() -> None:
+    http, _ = session(lambda r: httpx.Response(
+        200, headers={"content-length": str(10**12)}, content=b"{}"))  # fmt: skip
+    with pytest.raises(errors.BadResponseError, match="announced a 1,000,000,000,000-byte body"):
+        call(http, GET)
