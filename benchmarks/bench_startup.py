@@ -105,9 +105,12 @@ def _fill(ledger: Any, n: int) -> list[str]:
                      f"prompt {i} " + "y" * 80, request, f"cgt-{i}", "succeeded", "done", 1.0, raw,
                      None, None, i, f"/w/videos/{i}.mp4", None, None, None, now + i, now + i,
                      now + i, now + i + 60))  # fmt: skip
-    marks = ",".join("?" * 24)
-    with ledger._tx() as db:
-        db.executemany(f"INSERT INTO jobs VALUES ({marks})", rows)
+    columns = ("id route provider request_hash tier model_id prompt request_json task_id status "
+               "phase progress raw_json usage_json error_json seed video_path last_frame_path "
+               "owner lease_until create_sent_at created_at updated_at finished_at").split()
+    marks = ",".join("?" * len(columns))
+    with ledger._tx() as db:  # named columns: the ledger may grow new ones
+        db.executemany(f"INSERT INTO jobs ({','.join(columns)}) VALUES ({marks})", rows)
     return hashes
 
 

@@ -165,17 +165,15 @@ def _notes(res: Result) -> list[str]:
             "No target is missed, but our median detection is slower than the peers' "
             "(their p95 suffers from their own request load instead).")  # fmt: skip
         notes.append(
-            lead + " What limits our latency is the runtime's scheduler "
-            "(`seedance_nb/runtime.py`, `AsyncClient._run_scheduler` and `PollPolicy`): each "
-            "job keeps its own next-poll time, the interval *grows* with age (0.1 × age, "
-            f"capped at {ours['policy']['max']:g} s here = 15 s real), and a round only "
-            "includes jobs due within `min_interval`, although one Ark list read costs the "
-            "same for 1 or 100 ids. Old jobs — the ones about to finish — are polled least "
-            "often. Fix: for batch providers, poll in rounds — every round lists *all* "
-            "tracked jobs (chunks of `batch_size`), round interval = `min_interval`-ish "
-            "(e.g. 2–3 s real), so cost is ⌈active/100⌉ requests per round and every job's "
-            "detection delay is one round; keep the per-job growth only for providers without "
-            "a list endpoint. (PollPolicy's docstring also says the opposite of what it does.)"
+            lead + " What limits our latency is the round interval we allow ourselves: every "
+            "round reads all tracked jobs (one Ark list request per 100 of them), and rounds "
+            "come at a lone job's interval (0.1 × age of the youngest, bounded by the "
+            f"`PollPolicy`, {ours['policy']['min']:g}–{ours['policy']['max']:g} s here) "
+            "divided among the jobs sharing the round, but never faster than `min_interval` "
+            "(2 s real). So a finished task waits up to one round plus its download, while the "
+            "peers re-read every task every 3 s at one request per task per read. Polling "
+            "faster (e.g. `PollPolicy(1.0, 15.0)`) shortens detection and raises the request "
+            "count in proportion; we keep the default that meets the ≤ 0.1× request target."
         )
     if res.name == "loop_lag" and missed:
         notes.append(
