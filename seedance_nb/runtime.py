@@ -566,6 +566,18 @@ class AsyncClient:
         states: dict[str, TaskState] = {}
         retry_after: float | None = None
         batched = bool(self.provider.batch_poll and self.dialect.batch_size)
+        sem = asyncio.Semaphore(8)
+
+        async def one(job: Job) -> None:
+            async with sem:
+                self.status_requests += 1
+                try:
+                    body = await self._http.call(self.dialect.get_call(str(job.task_id)))
+                except errors.NotFoundError:
+                    return  # the provider says the task is gone: a miss
+                state = self.dialect.parse_task(body)
+                states[state.task_id] = state
+
         try:
             if batched:
                 size = self.dialect.batch_size
@@ -575,19 +587,9 @@ class AsyncClient:
                     body = await self._http.call(self.dialect.list_call(chunk))
                     for state in self.dialect.parse_list(body):
                         states[state.task_id] = state
+                # a task left out of a listing is not proof that it is gone: ask for it alone
+                await asyncio.gather(*(one(j) for j in mine if str(j.task_id) not in states))
             else:
-                sem = asyncio.Semaphore(8)
-
-                async def one(job: Job) -> None:
-                    async with sem:
-                        self.status_requests += 1
-                        try:
-                            body = await self._http.call(self.dialect.get_call(str(job.task_id)))
-                        except errors.NotFoundError:
-                            return
-                        state = self.dialect.parse_task(body)
-                        states[state.task_id] = state
-
                 await asyncio.gather(*(one(j) for j in mine))
         except errors.RateLimitError as exc:
             retry_after = exc.retry_after or self.poll.max_interval

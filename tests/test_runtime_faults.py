@@ -142,3 +142,19 @@ def test_a_video_over_the_size_cap_fails_the_job_instead_of_filling_the_disk(
     videos = tmp_path / "w" / "videos"
     assert not list(videos.glob("*.mp4")) and not list(videos.glob("*.part"))
     assert _creates(emu) == 1
+
+
+def test_listings_that_leave_a_task_out_do_not_end_the_job(tmp_path: Path) -> None:
+    # three batched reads in a row answer "{}": that proves nothing about the task, which is
+    # asked for alone instead; before, three such answers ended the job as TaskNotFound
+    emu = Emulator(tmp_path / "emu", queued_seconds=0.5, running_seconds=1.5,
+                   faults="status-partial*4").start()  # fmt: skip
+    try:
+        client = sd.Client(provider="emulator", base_url=emu.base_url + "/api/v3",
+                           workdir=tmp_path / "w", poll=sd.PollPolicy(0.1, 0.1))  # fmt: skip
+        with client:
+            job = client.submit("left out of the listing", duration=4, resolution="480p")
+            assert job.wait(30).status == "succeeded" and job.video_path is not None
+        assert emu.stats()["faults"]["status-partial"] == 4
+    finally:
+        emu.stop()

@@ -107,9 +107,7 @@ class ArkDialect(Dialect):
     def parse_list(self, body: Any) -> list[TaskState]:
         data = expect_dict(body, self.provider.name, "list")
         items = data.get("items")
-        if items is None:
-            return []
-        if not isinstance(items, list):
+        if not isinstance(items, list):  # a listing without items is not an empty listing
             raise BadResponseError(f"{self.provider.name} list: items is not a list")
         return [self.parse_task(item) for item in items]
 
