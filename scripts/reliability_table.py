@@ -34,7 +34,7 @@ def cell(row: dict[str, Any], key: str) -> str:
 
 
 def table(rows: list[dict[str, Any]], seconds: int | None) -> str:
-    faults = {r["row"] for r in rows}
+    faults = {(r["row"], r["provider"]) for r in rows}
     inputs = sum(int(r.get("jobs", 0)) for r in rows)
     fired = sum(int(r.get("fired") or 0) for r in rows)
     lines = [
