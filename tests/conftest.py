@@ -10,9 +10,12 @@ import asyncio
 import base64
 import contextlib
 import io
+import json
 import math
+import threading
 import wave
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +174,33 @@ def run() -> Callable[[Any], Any]:
     return asyncio.run
 
 
+# ----------------------------------------------------------------------------- callbacks
+
+
+@pytest.fixture
+def hook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A loopback receiver for status callbacks: its URL and the bodies it got, in order."""
+    received: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # ----------------------------------------------------------------------------- fault matrix
 
 
@@ -178,7 +208,6 @@ def run() -> Callable[[Any], Any]:
 def fault_matrix() -> Iterator[list[dict[str, Any]]]:
     """Rows of figures from the fault-matrix tests; written as JSON to the path in
     ``SEEDANCE_FAULT_REPORT`` at the end of the session (``scripts/fault-matrix`` sets it)."""
-    import json
     import os
 
     rows: list[dict[str, Any]] = []

@@ -460,35 +460,17 @@ def test_cli_prints_url_and_serves(tmp_path: Path) -> None:
         assert proc.wait(10) == 0
 
 
-def test_callbacks_post_each_status_change(ark: httpx.Client) -> None:
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    received: list[dict[str, Any]] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    hook = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{hook.server_address[1]}/hook"
-        task, _ = wait(ark, create(ark, body("call me back", callback_url=url)))
-        deadline = time.time() + 5
-        while time.time() < deadline and (not received or received[-1]["status"] != "succeeded"):
-            time.sleep(0.05)
-        statuses = [r["status"] for r in received]
-        assert statuses[-1] == "succeeded" and statuses == sorted(set(statuses), key=statuses.index)
-        assert received[-1]["id"] == task["id"] and "video_url" in received[-1]["content"]
-    finally:
-        hook.shutdown()
+def test_callbacks_post_each_status_change(
+    ark: httpx.Client, hook: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, received = hook
+    task, _ = wait(ark, create(ark, body("call me back", callback_url=url)))
+    deadline = time.time() + 5
+    while time.time() < deadline and (not received or received[-1]["status"] != "succeeded"):
+        time.sleep(0.05)
+    statuses = [r["status"] for r in received]
+    assert statuses[-1] == "succeeded" and statuses == sorted(set(statuses), key=statuses.index)
+    assert received[-1]["id"] == task["id"] and "video_url" in received[-1]["content"]
 
 
 def test_client_ark_dialect_parses_emulator_tasks(ark: httpx.Client) -> None:
