@@ -57,9 +57,9 @@ CREATE INDEX IF NOT EXISTS jobs_by_phase ON jobs(phase);
 # unknown: create fate could not be reconciled; rejected: the provider refused the create
 # (nothing was paid, so the same request may be sent again).
 ACTIVE_PHASES = ("creating", "tracking", "downloading")
-LEASE_SECONDS = 15.0
+LEASE_SECONDS = 15.0  # renewed every few seconds by the driving client
 # columns added after the first release (all REAL), for ALTER TABLE on older ledgers
-ADDED_COLUMNS = ("create_deadline",)  # renewed every few seconds by the driving client
+ADDED_COLUMNS = ("create_deadline",)
 
 _COLUMNS = (
     "id route provider request_hash tier model_id prompt request_json task_id status phase "

@@ -1,0 +1,47 @@
+"""The ledger file itself: private, upgraded in place, and consistent under batched writes."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from seedance_nb.ledger import SCHEMA, Ledger
+
+
+def _claim(ledger: Ledger, n: int) -> str:
+    row, fresh = ledger.claim(route="r", request_hash=f"h{n}", provider="ark", tier="t",
+                              model_id="m", prompt="p", request={"prompt": "p"}, owner="o",
+                              force=False)  # fmt: skip
+    assert fresh
+    return str(row["id"])
+
+
+def test_a_ledger_from_an_earlier_version_gains_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    old_schema = SCHEMA.replace("    create_deadline REAL,\n", "")
+    with sqlite3.connect(path) as db:
+        db.executescript(old_schema)
+    ledger = Ledger(path)
+    job = _claim(ledger, 1)
+    assert ledger.update(job, create_deadline=123.0)["create_deadline"] == 123.0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    ledger.close()
+
+
+def test_a_failing_batch_writes_nothing(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    a, b = _claim(ledger, 1), _claim(ledger, 2)
+    with pytest.raises(RuntimeError), ledger.batch():
+        ledger.update(a, status="running")
+        ledger.update(b, status="running")
+        raise RuntimeError("the round failed halfway")
+    assert {r["status"] for r in ledger.get_many([a, b]).values()} == {"queued"}
+    with ledger.batch():
+        ledger.update(a, status="running")
+        ledger.update(b, status="succeeded")
+    assert {k: v["status"] for k, v in ledger.get_many([a, b, "nope"]).items()} == {
+        a: "running", b: "succeeded"}  # fmt: skip
+    ledger.close()
