@@ -295,30 +295,15 @@ class RangeFileServer:
                 pass
 
             def do_GET(self) -> None:
-                from seedance_nb.emulator.server import parse_range
+                from seedance_nb.emulator.server import send_file_head
 
-                size = outer.size
-                start, end, status = 0, size - 1, 200
-                rng = self.headers.get("Range")
                 with outer._lock:
-                    outer.requests.append(rng or "")
+                    outer.requests.append(self.headers.get("Range") or "")
                     cut, outer.cut_after = outer.cut_after, None
-                if rng:
-                    parsed = parse_range(rng, size)
-                    if parsed is None:
-                        self.send_response(416)
-                        self.send_header("Content-Range", f"bytes */{size}")
-                        self.send_header("Content-Length", "0")
-                        self.end_headers()
-                        return
-                    (start, end), status = parsed, 206
-                self.send_response(status)
-                self.send_header("Content-Type", "video/mp4")
-                self.send_header("Accept-Ranges", "bytes")
-                self.send_header("Content-Length", str(end - start + 1))
-                if status == 206:
-                    self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-                self.end_headers()
+                span = send_file_head(self, outer.size, "video/mp4")
+                if span is None:
+                    return
+                start, end = span
                 count = end - start + 1 if cut is None else min(cut, end - start + 1)
                 with outer.path.open("rb") as f:
                     done = 0

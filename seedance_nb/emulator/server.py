@@ -17,6 +17,7 @@ import re
 import socket
 import threading
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -242,31 +243,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_file(self, resp: Response, effect: Effect) -> None:
         assert resp.file is not None
-        size = resp.file.stat().st_size
-        start, end = 0, size - 1
-        status = 200
-        rng = self.headers.get("Range")
-        if rng:
-            parsed = parse_range(rng, size)
-            if parsed is None:
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{size}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            start, end = parsed
-            status = 206
-        self.send_response(status)
-        self.send_header("Content-Type", resp.content_type)
-        self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Content-Length", str(end - start + 1))
-        if status == 206:
-            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        for k, v in resp.headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command == "HEAD":
+        span = send_file_head(self, resp.file.stat().st_size, resp.content_type, resp.headers)
+        if span is None or self.command == "HEAD":
             return
+        start, end = span
         length = end - start + 1
         with resp.file.open("rb") as f:
             f.seek(start)
@@ -288,6 +268,35 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     do_GET = do_POST = do_DELETE = do_HEAD = do_PUT = do_PATCH = _dispatch
+
+
+def send_file_head(handler: BaseHTTPRequestHandler, size: int, content_type: str,
+                   headers: Mapping[str, str] | None = None) -> tuple[int, int] | None:  # fmt: skip
+    """Send a file answer's status and headers, honouring one ``Range`` header.
+
+    Returns the inclusive (start, end) of the bytes to send next, or None when the range
+    could not be satisfied (the 416 has been sent)."""
+    start, end, status = 0, size - 1, 200
+    rng = handler.headers.get("Range")
+    if rng:
+        parsed = parse_range(rng, size)
+        if parsed is None:
+            handler.send_response(416)
+            handler.send_header("Content-Range", f"bytes */{size}")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return None
+        (start, end), status = parsed, 206
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Accept-Ranges", "bytes")
+    handler.send_header("Content-Length", str(end - start + 1))
+    if status == 206:
+        handler.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+    for k, v in (headers or {}).items():
+        handler.send_header(k, v)
+    handler.end_headers()
+    return start, end
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
