@@ -138,6 +138,16 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         emu.stop()
 
 
+@pytest.fixture
+def emu(tmp_path: Path) -> Iterator[Emulator]:
+    """A fast emulator of this test's own, for tests that count what it was asked to do."""
+    emulator = Emulator(state_dir=tmp_path / "emu", **FAST).start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
 def client_kwargs(emu: Emulator, workdir: Path, **extra: Any) -> dict[str, Any]:
     return {"provider": "emulator", "base_url": emu.base_url + "/api/v3", "workdir": workdir,
             **extra}  # fmt: skip

@@ -13,20 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 import seedance_nb as sd
 from seedance_nb.emulator import Emulator
 
 SLOW_POLL = sd.PollPolicy(30.0, 30.0)  # so only a callback can make a job finish quickly
-
-
-@pytest.fixture
-def emu(tmp_path: Path):
-    emulator = Emulator(state_dir=tmp_path / "emu", queued_seconds=0.3, running_seconds=0.5)
-    emulator.start()
-    yield emulator
-    emulator.stop()
 
 
 def _client(emu: Emulator, workdir: Path, **kw: Any) -> sd.AsyncClient:
@@ -60,7 +51,7 @@ def test_stale_duplicate_and_forged_callbacks_change_nothing(emu: Emulator, tmp_
             receiver = await client.receive_callbacks()
             job = await client.submit("a long one [[slow]]", duration=4, resolution="480p")
             assert job.task_id is not None
-            await asyncio.sleep(0.6)  # upstream, the task is running now (for 2.5 s)
+            await asyncio.sleep(0.6)  # upstream, the task is running now (for 2 s)
             running = {"id": job.task_id, "model": job.request.model_id, "status": "running",
                        "created_at": int(time.time()), "updated_at": int(time.time())}  # fmt: skip
             forged = {**running, "status": "succeeded",

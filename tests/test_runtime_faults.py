@@ -37,14 +37,6 @@ class FaultyTransport(httpx.AsyncBaseTransport):
         return response
 
 
-@pytest.fixture
-def emu(tmp_path: Path):
-    emulator = Emulator(state_dir=tmp_path / "emu", queued_seconds=0.2, running_seconds=0.3)
-    emulator.start()
-    yield emulator
-    emulator.stop()
-
-
 def _creates(emu: Emulator) -> int:
     return sum(emu.stats()["creates"].values())
 
