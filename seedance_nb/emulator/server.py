@@ -164,6 +164,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     server_version = "SeedanceEmulator/1.0"
+    # headers and body go out in separate writes: with Nagle on, the body waits for the
+    # client's delayed ACK of the headers (40 ms on Linux) on every keep-alive answer
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         access_log.debug("%s " + format, self.address_string(), *args)
