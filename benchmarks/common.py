@@ -290,6 +290,7 @@ class RangeFileServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # as the emulator: no delayed-ACK stall per answer
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
