@@ -444,6 +444,24 @@ def test_speed_env_scales_lifecycle(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert e.service.config.running_seconds == pytest.approx(1.0)
 
 
+def test_running_jitter_spreads_tasks_per_prompt(tmp_path: Path) -> None:
+    """Real renders vary; with jitter, tasks of one size stop finishing in lockstep, and a
+    prompt keeps its own running time (runs of the same workload stay comparable)."""
+    with Emulator(tmp_path, queued_seconds=30, running_seconds=100, running_jitter=0.2) as e, \
+            httpx.Client(base_url=e.base_url + "/api/v3", headers={"Authorization": "Bearer k"}) as c:  # fmt: skip
+        ids = [create(c, body(f"a kite over the dunes, take {i}")) for i in range(20)]
+        again = create(c, body("a kite over the dunes, take 0"))
+        running = [e.service.store.get(i).running_s for i in ids]
+        assert all(80 <= r <= 120 for r in running), running
+        assert max(running) - min(running) > 20  # spread, not one value
+        assert e.service.store.get(again).running_s == running[0]
+        assert c.get(f"{TASKS}/{ids[0]}").json()["status"] == "queued"
+    with Emulator(tmp_path / "flat", queued_seconds=30, running_seconds=100) as e, \
+            httpx.Client(base_url=e.base_url + "/api/v3", headers={"Authorization": "Bearer k"}) as c:  # fmt: skip
+        ids = [create(c, body(f"a kite over the dunes, take {i}")) for i in range(5)]
+        assert {e.service.store.get(i).running_s for i in ids} == {100}
+
+
 def test_cli_prints_url_and_serves(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "seedance_nb.emulator", "--port", "0",

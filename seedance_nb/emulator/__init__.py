@@ -19,6 +19,8 @@ Behaviour
 * Lifecycle: ``queued`` for ``queued_seconds``, ``running`` for ``running_seconds``, then
   ``succeeded`` once the MP4 is completely written (renders start at create time on two worker
   threads). ``SEEDANCE_EMULATOR_SPEED`` (default 1.0) multiplies both times: 0.2 is 5× faster.
+  ``running_jitter`` (default 0) varies the running time per prompt by up to ± that fraction,
+  the same for the same prompt every run.
 * State (SQLite + ``files/``) lives in ``state_dir``: a new process on the same directory knows
   the old tasks, resumes unfinished renders, and honours previously signed URLs.
 * ``content.video_url`` / ``last_frame_url`` are signed URLs on this server
@@ -124,7 +126,8 @@ class Emulator:
 
     def __init__(self, state_dir: str | Path | None = None, host: str = "127.0.0.1",
                  port: int = 0, *, api_key: str | None = None, queued_seconds: float = 1.0,
-                 running_seconds: float = 2.0, url_ttl_seconds: float = 86400,
+                 running_seconds: float = 2.0, running_jitter: float = 0.0,
+                 url_ttl_seconds: float = 86400,
                  rate_limit_rpm: int | None = None,
                  faults: FaultPlan | str | EllipsisType | None = ...) -> None:  # fmt: skip
         """``faults``: a :class:`FaultPlan`, its spec string, or None (off); left out, it is
@@ -141,6 +144,7 @@ class Emulator:
         self._config: dict[str, Any] = {
             "queued_seconds": queued_seconds * speed,
             "running_seconds": running_seconds * speed,
+            "running_jitter": running_jitter,
             "url_ttl_seconds": url_ttl_seconds,
             "api_key": api_key,
             "rate_limit_rpm": rate_limit_rpm,
@@ -251,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="require exactly this Bearer key (default: any non-empty key)")  # fmt: skip
     ap.add_argument("--queued-seconds", type=float, default=1.0)
     ap.add_argument("--running-seconds", type=float, default=2.0)
+    ap.add_argument("--running-jitter", type=float, default=0.0, metavar="FRACTION",
+                    help="vary each prompt's running time by up to ± this fraction")  # fmt: skip
     ap.add_argument("--url-ttl-seconds", type=float, default=86400)
     ap.add_argument("--rate-limit-rpm", type=int, default=None)
     ap.add_argument("--faults", default=None, metavar="SPEC",
@@ -259,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         emu = Emulator(args.state_dir, args.host, args.port, api_key=args.api_key,
                        queued_seconds=args.queued_seconds, running_seconds=args.running_seconds,
+                       running_jitter=args.running_jitter,
                        url_ttl_seconds=args.url_ttl_seconds, rate_limit_rpm=args.rate_limit_rpm,
                        faults=... if args.faults is None else args.faults)  # fmt: skip
     except ValueError as exc:

@@ -59,6 +59,16 @@ def triggers(text: str) -> set[str]:
     return {m.group(1).lower() for m in TRIGGER_RE.finditer(text or "")}
 
 
+def jitter_factor(prompt: str, jitter: float) -> float:
+    """A running-time factor in ``[1 - jitter, 1 + jitter]``, fixed per prompt: real renders
+    vary, and tasks that all take the same time would finish in lockstep with any poller
+    that started with them (its fixed interval would always land at the same phase)."""
+    if jitter <= 0:
+        return 1.0
+    draw = int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:8], "big") / 2**64
+    return 1.0 + jitter * (2.0 * draw - 1.0)
+
+
 def strip_triggers(text: str) -> str:
     return re.sub(r"\s{2,}", " ", TRIGGER_RE.sub("", text or "")).strip()
 
@@ -86,6 +96,7 @@ class MediaInput:
 class ServiceConfig:
     queued_seconds: float = 1.0
     running_seconds: float = 2.0
+    running_jitter: float = 0.0  # ± fraction of running_seconds, drawn per prompt
     url_ttl_seconds: float = 86400.0
     api_key: str | None = None
     rate_limit_rpm: int | None = None
@@ -209,6 +220,7 @@ class Service:
         queued, running = self.config.queued_seconds, self.config.running_seconds
         if "slow" in marks:
             running *= 5
+        running *= jitter_factor(prompt, self.config.running_jitter)
         decided = next((mark for mark in OUTCOMES if mark in marks), None)
         plan = self.faults
         if decided is None and plan is not None:  # a prompt trigger wins over a task-* fault
