@@ -563,6 +563,7 @@ class AsyncClient:
         if not mine:
             return
         self.ledger.renew_leases([j.id for j in mine], self.owner)
+        started = loop.time()  # intervals count from here, so a slow round does not stretch them
         states: dict[str, TaskState] = {}
         retry_after: float | None = None
         batched = bool(self.provider.batch_poll and self.dialect.batch_size)
@@ -578,15 +579,23 @@ class AsyncClient:
                 state = self.dialect.parse_task(body)
                 states[state.task_id] = state
 
+        async def listing(chunk: list[str]) -> None:
+            async with sem:
+                self.status_requests += 1
+                body = await self._http.call(self.dialect.list_call(chunk))
+            for state in self.dialect.parse_list(body):
+                states[state.task_id] = state
+
         try:
             if batched:
                 size = self.dialect.batch_size
-                for i in range(0, len(mine), size):
-                    chunk = [j.task_id for j in mine[i : i + size] if j.task_id]
-                    self.status_requests += 1
-                    body = await self._http.call(self.dialect.list_call(chunk))
-                    for state in self.dialect.parse_list(body):
-                        states[state.task_id] = state
+                ids = [str(j.task_id) for j in mine if j.task_id]
+                chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+                # side by side, and every listing settles before the first failure is raised
+                outcomes = await asyncio.gather(*map(listing, chunks), return_exceptions=True)
+                failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+                if failure is not None:
+                    raise failure
                 # a task left out of a listing is not proof that it is gone: ask for it alone
                 await asyncio.gather(*(one(j) for j in mine if str(j.task_id) not in states))
             else:
@@ -610,7 +619,7 @@ class AsyncClient:
                     continue
                 self._apply_state(job, state)
                 if job.phase == "tracking":
-                    self._next_poll[job.id] = now + self._interval([job])
+                    self._next_poll[job.id] = started + self._interval([job])
                 else:
                     self._next_poll.pop(job.id, None)
         if retry_after is None and batched:
@@ -618,7 +627,7 @@ class AsyncClient:
             # poll a lone job, divided among the jobs that share the round's requests
             tracking = [j for j in mine if j.id in self._next_poll]
             if tracking:
-                due = now + self._interval(tracking)
+                due = started + self._interval(tracking)
                 for job in tracking:
                     self._next_poll[job.id] = due
 

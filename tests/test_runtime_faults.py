@@ -150,3 +150,64 @@ def test_listings_that_leave_a_task_out_do_not_end_the_job(tmp_path: Path) -> No
         assert emu.stats()["faults"]["status-partial"] == 4
     finally:
         emu.stop()
+
+
+class ListingRecorder(httpx.AsyncBaseTransport):
+    """Forwards to the emulator; times every batched listing, and refuses the first one that
+    reads a lone task (the second chunk of a 101-job round) with a 400, which is not retried
+    inside the call, so the round itself sees the failure."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.listings: list[tuple[float, float, int]] = []  # start, end, task ids
+        self.failed_chunk = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        ids = request.url.params.get_list("filter.task_ids")
+        if request.method != "GET" or not ids:
+            return await self.inner.handle_async_request(request)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        try:
+            if len(ids) == 1 and not self.failed_chunk:
+                self.failed_chunk = True
+                await asyncio.sleep(0.05)
+                return httpx.Response(400, json={"error": {"code": "InvalidParameter",
+                                                           "message": "refused once"}})  # fmt: skip
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            return response
+        finally:
+            self.listings.append((start, loop.time(), len(ids)))
+
+
+def test_a_round_reads_its_listings_side_by_side_and_one_failure_backs_off_the_round(
+    tmp_path: Path,
+) -> None:
+    # 101 jobs take two listings per round (100 ids + 1); they go out together, and when one
+    # is lost the whole round waits and is read again: nobody is taken for gone
+    emu = Emulator(tmp_path / "emu", queued_seconds=0.3, running_seconds=0.6).start()
+    recorder = ListingRecorder()
+
+    async def run() -> list[sd.Job]:
+        client = sd.AsyncClient(
+            provider="emulator", base_url=emu.base_url + "/api/v3", workdir=tmp_path / "w",
+            http_client=httpx.AsyncClient(transport=recorder), poll=sd.PollPolicy(0.2, 0.5),
+        )  # fmt: skip
+        async with client:
+            jobs = [await client.submit(f"crowd {i} [[fail]]", duration=4, resolution="480p")
+                    for i in range(101)]  # fmt: skip
+            await asyncio.gather(*(j.wait_async(60) for j in jobs), return_exceptions=True)
+            return jobs
+
+    try:
+        jobs = asyncio.run(run())
+    finally:
+        emu.stop()
+    assert recorder.failed_chunk
+    assert {(j.status, j.error and j.error.code) for j in jobs} == {
+        ("failed", "InternalServiceError")  # the emulator's [[fail]], not TaskNotFound
+    }
+    big = [(s, e) for s, e, n in recorder.listings if n == 100]
+    small = [(s, e) for s, e, n in recorder.listings if n == 1]
+    assert any(bs < se and ss < be for bs, be in big for ss, se in small), "never side by side"
