@@ -68,6 +68,13 @@ _COLUMNS = (
 ).split()
 
 
+def stored(key: str, value: Any) -> Any:
+    """``value`` as the ``key`` column holds it (the ``*_json`` columns hold JSON text)."""
+    if key.endswith("_json") and not isinstance(value, (str, type(None))):
+        return json.dumps(value, default=str)
+    return value
+
+
 def new_job_id() -> str:
     return "job_" + uuid.uuid4().hex[:12]
 
@@ -75,7 +82,10 @@ def new_job_id() -> str:
 class Ledger:
     """Thread-safe access to ``ledger.sqlite``; every method is one short transaction."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, background_checkpoints: bool = False) -> None:
+        """``background_checkpoints``: never checkpoint the WAL inside a commit (a checkpoint
+        fsyncs, and a busy disk can hold it for hundreds of ms); the owner calls
+        :meth:`checkpoint` from a worker thread instead, as the async runtime does."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
@@ -90,6 +100,8 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=30000")
+        if background_checkpoints:
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
         with self._tx():
             for statement in SCHEMA.strip().split(";"):
                 if statement.strip():
@@ -121,6 +133,17 @@ class Ledger:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def checkpoint(self) -> int:
+        """Copy committed WAL frames into the database, on a connection of its own, so it can
+        run in a worker thread; PASSIVE neither waits for nor blocks the writer. Returns the
+        frames still in the WAL."""
+        db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+        try:
+            _busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return max(frames - copied, 0)
+        finally:
+            db.close()
 
     # ---------------------------------------------------------------------------------------
     def claim(
@@ -167,10 +190,8 @@ class Ledger:
         for key in fields:
             if key not in _COLUMNS or key == "id":
                 raise KeyError(f"no ledger column {key!r}")
+        fields = {k: stored(k, v) for k, v in fields.items()}
         fields["updated_at"] = time.time()
-        for key in ("raw_json", "usage_json", "error_json"):
-            if key in fields and not isinstance(fields[key], (str, type(None))):
-                fields[key] = json.dumps(fields[key], default=str)
         sets = ", ".join(f"{k}=?" for k in fields)
         with self._tx() as db:
             db.execute(f"UPDATE jobs SET {sets} WHERE id=?", (*fields.values(), job_id))

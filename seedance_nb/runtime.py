@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import socket
+import sqlite3
 import time
 import uuid
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ from .callbacks import CallbackReceiver
 from .config import Settings, resolve
 from .download import DownloadCapExceeded, URLExpired, download
 from .job import Job
-from .ledger import Ledger
+from .ledger import LEASE_SECONDS, Ledger, stored
 from .providers import dialect_for
 from .request import VideoRequest, build_request
 from .task import TERMINAL, TaskState
@@ -100,7 +101,7 @@ class AsyncClient:
         s = self._settings
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.dialect = dialect_for(s.provider)
-        self.ledger = Ledger(self.workdir / "ledger.sqlite")
+        self.ledger = Ledger(self.workdir / "ledger.sqlite", background_checkpoints=True)
         self.poll = poll or default_policy(s.emulated)
         self.max_download_bytes = max_download_bytes
         self.request_timeout = request_timeout  # also how long an unanswered create stays in doubt
@@ -116,6 +117,7 @@ class AsyncClient:
         self._downloading: set[str] = set()
         self._creating: set[str] = set()  # jobs whose create or reconcile runs in this client
         self._backoff_until = 0.0  # loop time before which no status read is sent
+        self._checkpointing: asyncio.Task[Any] | None = None
         self._scheduler: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._resumed = False
@@ -510,6 +512,7 @@ class AsyncClient:
             if now - renewed > LEASE_RENEW_SECONDS:
                 renewed = now
                 self.ledger.renew_leases(list(self._next_poll), self.owner)
+                self._checkpoint_soon()
             # a Retry-After holds every read back, not only the jobs of the round that got it
             soonest = max(min(self._next_poll.values()), self._backoff_until)
             if soonest > now:
@@ -535,6 +538,17 @@ class AsyncClient:
                 log.exception("poll round failed; will try again")
                 for j in due:
                     self._next_poll[j] = loop.time() + self.poll.max_interval
+
+    def _checkpoint_soon(self) -> None:
+        """Fold the ledger's WAL back in from a worker thread (its fsyncs never hold the loop)."""
+        if self._checkpointing is None or self._checkpointing.done():
+            self._checkpointing = self._spawn(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            await asyncio.to_thread(self.ledger.checkpoint)
+        except sqlite3.Error as exc:  # the next one catches up; commits never wait for it
+            log.debug("ledger checkpoint skipped: %s", exc)
 
     async def _poll(self, job_ids: list[str]) -> None:
         assert self._http is not None
@@ -562,7 +576,11 @@ class AsyncClient:
             mine.append(job)
         if not mine:
             return
-        self.ledger.renew_leases([j.id for j in mine], self.owner)
+        # a lease still good for most of its term is left alone: fewer rows written per round
+        soon = time.time() + LEASE_SECONDS - LEASE_RENEW_SECONDS
+        self.ledger.renew_leases(
+            [j.id for j in mine if (j._row.get("lease_until") or 0) < soon], self.owner
+        )
         started = loop.time()  # intervals count from here, so a slow round does not stretch them
         states: dict[str, TaskState] = {}
         retry_after: float | None = None
@@ -666,6 +684,8 @@ class AsyncClient:
             fields.update(phase="done", status=state.status, finished_at=time.time())
         else:
             fields["status"] = state.status
+            if all(job._row.get(k) == stored(k, v) for k, v in fields.items()):
+                return  # nothing new: no write, so a round of unchanged jobs stays cheap
         self._update(job, **fields)
 
     async def apply_callback(self, body: Any) -> Job | None:

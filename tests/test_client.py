@@ -453,3 +453,26 @@ def test_unknown_provider_is_a_configuration_error(tmp_path: Path) -> None:
         sd.Client(
             provider="ark", api_key=KEY, base_url="http://ark.example.com/api/v3", workdir=tmp_path
         )
+
+
+def test_rounds_that_learn_nothing_write_nothing(tmp_path: Path) -> None:
+    # a status read that changes nothing leaves the ledger row alone (no per-round write of
+    # every tracked job, and no lease renewal while the lease has most of its term left)
+    with Emulator(tmp_path / "emu", queued_seconds=2.0, running_seconds=0.3) as emu, \
+            sd.Client(**client_kwargs(emu, tmp_path / "w", poll=sd.PollPolicy(0.1, 0.1))) as client:  # fmt: skip
+        job = client.submit("a quiet queue", duration=4, resolution="480p")
+
+        def reads() -> int:
+            return sum(n for route, n in emu.stats()["requests"].items()
+                       if route.startswith("GET /api/v3/contents/generations/tasks"))  # fmt: skip
+
+        deadline = time.monotonic() + 10
+        while '"status"' not in ((client.ledger.get(job.id) or {}).get("raw_json") or ""):
+            assert time.monotonic() < deadline, "the first status read never landed"
+            time.sleep(0.02)
+        first, reads_before = client.ledger.get(job.id), reads()
+        time.sleep(0.8)
+        assert reads() - reads_before >= 4  # the job was read again and again...
+        assert client.ledger.get(job.id) == first  # ...and nothing was written
+        assert job.wait(30).status == "succeeded"
+        assert (client.ledger.get(job.id) or {})["updated_at"] > first["updated_at"]

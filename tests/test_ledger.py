@@ -45,3 +45,31 @@ def test_a_failing_batch_writes_nothing(tmp_path: Path) -> None:
     assert {k: v["status"] for k, v in ledger.get_many([a, b, "nope"]).items()} == {
         a: "running", b: "succeeded"}  # fmt: skip
     ledger.close()
+
+
+def test_background_checkpoints_leave_commits_in_the_wal_until_checkpoint(tmp_path: Path) -> None:
+    # the async runtime's ledger never checkpoints inside a commit on the event loop (a
+    # checkpoint fsyncs); checkpoint() from a worker thread folds the WAL into the file
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path, background_checkpoints=True)
+    jobs = [_claim(ledger, n) for n in range(300)]
+    with ledger.batch():
+        for job in jobs:
+            ledger.update(job, raw_json={"pad": "x" * 2000})
+
+    def rows_in_main_file() -> tuple[int, int]:  # the file alone, as if the WAL were lost
+        copy = tmp_path / f"copy-{len(list(tmp_path.iterdir()))}.sqlite"
+        copy.write_bytes(path.read_bytes())
+        with sqlite3.connect(copy) as db:
+            try:
+                rows = db.execute("SELECT raw_json FROM jobs").fetchall()
+            except sqlite3.OperationalError:  # not even the table made it
+                return 0, 0
+        return len(rows), sum(1 for (raw,) in rows if raw and "pad" in raw)
+
+    # past SQLite's automatic threshold (1000 pages), yet nothing was folded in
+    assert Path(str(path) + "-wal").stat().st_size > 1000 * 4096
+    assert rows_in_main_file() == (0, 0)
+    assert ledger.checkpoint() == 0
+    assert rows_in_main_file() == (300, 300)
+    ledger.close()
