@@ -54,6 +54,7 @@ class Fleet:
     scale: float = 0.2
     queued_real: float = 10.0  # Ark queue time
     running_real: float = 60.0  # a short 480p render
+    running_jitter: float = 0.2  # each prompt's render takes 0.8-1.2x that, as real ones vary
     window_real: float = 60.0  # submissions spread over this (all in flight at the end)
     slow_every: int = 10  # every Nth prompt carries [[slow]]: 5x running time
     peer_interval_real: float = 3.0  # the Ark sample's fixed sleep
@@ -75,14 +76,15 @@ class Fleet:
         return (
             f"{self.jobs} jobs ({MODEL}, 2 s, 480p, distinct prompts), submitted evenly over "
             f"{self.window_real * s:g} s; emulator queued {self.queued_real * s:g} s + running "
-            f"{self.running_real * s:g} s, every {self.slow_every}th prompt `[[slow]]` "
-            f"(running ×5); time scale {s:g} (one emulated second stands for {1 / s:g} real "
+            f"{self.running_real * s:g} s ± {self.running_jitter:.0%} (fixed per prompt), every "
+            f"{self.slow_every}th prompt `[[slow]]` (running ×5); time scale {s:g} (one emulated second stands for {1 / s:g} real "
             f"ones); peers sleep {self.peer_interval:g} s (= {self.peer_interval_real:g} s real)."
         )
 
 
 def _emulator(fleet: Fleet) -> EmulatorProcess:
-    return EmulatorProcess(fleet.queued_real * fleet.scale, fleet.running_real * fleet.scale)
+    return EmulatorProcess(fleet.queued_real * fleet.scale, fleet.running_real * fleet.scale,
+                           running_jitter=fleet.running_jitter)  # fmt: skip
 
 
 def _latencies(done: dict[str, float], tasks: dict[str, dict[str, Any]]) -> list[float]:

@@ -180,10 +180,12 @@ async def idle_lag(seconds: float, period: float = 0.01) -> dict[str, float]:
 class EmulatorProcess:
     """An emulator in a child process, with the task records and stats readable from here."""
 
-    def __init__(self, queued_seconds: float, running_seconds: float, nice: int = 10) -> None:
+    def __init__(self, queued_seconds: float, running_seconds: float, nice: int = 10,
+                 running_jitter: float = 0.0) -> None:  # fmt: skip
         self.state_dir = scratch("emulator")
         self.config = {"queued_seconds": queued_seconds, "running_seconds": running_seconds,
-                       "state_dir": str(self.state_dir), "nice": nice}  # fmt: skip
+                       "running_jitter": running_jitter, "state_dir": str(self.state_dir),
+                       "nice": nice}  # fmt: skip
         self.base_url = ""
         self._proc: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
@@ -234,7 +236,8 @@ def _serve_emulator(config: dict[str, Any]) -> None:
     if config.get("nice"):
         os.nice(int(config["nice"]))  # the server is remote in real life: let the client win
     emu = Emulator(config["state_dir"], queued_seconds=config["queued_seconds"],
-                   running_seconds=config["running_seconds"]).start()  # fmt: skip
+                   running_seconds=config["running_seconds"],
+                   running_jitter=config.get("running_jitter", 0.0)).start()  # fmt: skip
     print(json.dumps({"base_url": emu.base_url}), flush=True)
     try:
         for line in sys.stdin:

@@ -1,6 +1,6 @@
 """Run the benchmarks (all, or those named) and write ``BENCHMARKS.md`` and ``results.json``.
 
-    python -m benchmarks.run                    # everything (~8 min on 2 cores)
+    python -m benchmarks.run                    # everything (~5 min on 2 cores)
     python -m benchmarks.run polling download   # a subset
     python -m benchmarks.run --quick            # smaller fleet and file, for a smoke run
 
@@ -137,7 +137,15 @@ METHOD = [
     "real-provider poll policy (2–15 s, interval = 0.1 × age) alike. Request and latency "
     "ratios are those of the uncompressed workload; HTTP, disk and CPU costs are not "
     "compressed and weigh 5× more than in real time, on both sides: at 0.1 the peers' 200 "
-    "loops (≈670 GETs/s) saturate both cores and their results swing run to run.",
+    "loops (≈670 GETs/s) saturate both cores.",
+    "Each prompt's running time varies by up to ±20% (the emulator's `running_jitter`, fixed "
+    "per prompt), as real renders do. With one running time for all, the peers' loops, which "
+    "start at the create, met every task at the same point of their 3 s interval (70 s = "
+    "23.3 intervals), and their detection latency came out as that one offset instead of "
+    "spreading over the interval as it does against a real service.",
+    "The emulator answers with TCP_NODELAY. Before it did, each keep-alive answer waited "
+    "40 ms for the client's delayed ACK between headers and body; that inflated every status "
+    "read on both sides and let the peers' load swing their latency from run to run.",
     "Other sessions may share the machine: a lag or latency outlier in one run is more "
     "likely a neighbour than the code; the run-to-run table shows the spread.",
     '"Succeeded upstream" is the emulator\'s own record: max(created + queued + running, '
@@ -170,20 +178,19 @@ def _notes(res: Result) -> list[str]:
             "come at a lone job's interval (0.1 × age of the youngest, bounded by the "
             f"`PollPolicy`, {ours['policy']['min']:g}–{ours['policy']['max']:g} s here) "
             "divided among the jobs sharing the round, but never faster than `min_interval` "
-            "(2 s real). So a finished task waits up to one round plus its download, while the "
+            "(2 s real, counted from the start of the previous round). So a finished task waits up "
+            "to one round plus its download, while the "
             "peers re-read every task every 3 s at one request per task per read. Polling "
             "faster (e.g. `PollPolicy(1.0, 15.0)`) shortens detection and raises the request "
             "count in proportion; we keep the default that meets the ≤ 0.1× request target."
         )
     if res.name == "loop_lag" and missed:
         notes.append(
-            "Missed: the loop is held by synchronous work in `runtime.py`. The largest costs "
-            "on the loop's thread in an instrumented run: `AsyncClient._poll` does a "
-            "`Ledger.get` and then (via `_apply_state`) a `Ledger.update` write transaction "
-            "per job per round, so a round over 100–200 jobs holds the loop for tens of ms "
-            "(plus an occasional WAL checkpoint). Fix: one `Ledger.update_many` transaction per "
-            "round (skip rows whose status did not change), and read the round's rows with one "
-            "`SELECT … WHERE id IN (…)`; or hand ledger writes to a worker thread."
+            "Missed: the loop is held by synchronous work on its thread. A round already "
+            "reads its rows with one `Ledger.get_many` and writes them in one transaction "
+            "(`Ledger.batch`); what is left per round is parsing the listings (100 tasks "
+            "each) and that transaction, plus an occasional WAL checkpoint. Next step: hand "
+            "the round's ledger writes to a worker thread."
         )
     if res.name == "download" and missed:
         notes.append(
