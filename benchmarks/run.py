@@ -194,13 +194,11 @@ def _notes(res: Result) -> list[str]:
         )
     if res.name == "download" and missed:
         notes.append(
-            "Missed: " + "; ".join(missed) + ". Ours writes through to disk (`fdatasync` "
-            "every 32 MB in a worker thread, `fsync` before the atomic rename, so a crash "
-            "never leaves a truncated MP4 under its final name); the raw baseline stops at the "
-            "page cache. On loopback the network outruns this VM's disk, so ours runs at disk "
-            "speed — compare the like-for-like row (raw stream + fsync). Against a real CDN "
-            "(tens of MB/s) the disk keeps up and the gap closes; dropping the durability "
-            "would close it here, and we chose not to."
+            "Missed: " + "; ".join(missed) + ". Into memory both sides read the same loopback "
+            "stream in httpx's pieces; ours adds only a `.part` file, an `fdatasync` every "
+            "32 MB in a worker thread, and an `fsync` and rename at the end. Compare the runs "
+            "in `results.json` (`in_memory`): a spread as wide as the gap is this machine's "
+            "noise; a steady gap is a regression in `seedance_nb/download.py`."
         )
     if res.name == "startup" and missed:
         notes.append("Missed: " + "; ".join(missed) + ".")
