@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -442,6 +443,26 @@ def test_speed_env_scales_lifecycle(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with Emulator(tmp_path, queued_seconds=10, running_seconds=10) as e:
         assert e.service.config.queued_seconds == pytest.approx(1.0)
         assert e.service.config.running_seconds == pytest.approx(1.0)
+
+
+def test_a_burst_of_connections_is_answered_not_dropped(emu: Emulator) -> None:
+    # a notebook that submits a sweep at once opens that many connections together; with
+    # socketserver's default backlog of 5 the overflow went unanswered (a create lost so
+    # could never be told apart from one whose answer was lost)
+    async def one() -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", emu.port)
+        try:
+            writer.write(b"GET /emulator/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+            return await asyncio.wait_for(reader.read(), 5)
+        finally:
+            writer.close()
+
+    async def burst() -> list[bytes | BaseException]:
+        return await asyncio.gather(*(one() for _ in range(120)), return_exceptions=True)
+
+    answers = asyncio.run(burst())
+    assert sum(isinstance(a, bytes) and a.startswith(b"HTTP/1.1 200") for a in answers) == 120
 
 
 def test_running_jitter_spreads_tasks_per_prompt(tmp_path: Path) -> None:

@@ -325,6 +325,9 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a notebook that submits 40 jobs at once opens 40
+    # connections together, and the overflow was reset before a byte of the create was read
+    request_queue_size = 128
 
     def __init__(self, addr: tuple[str, int], service: Service) -> None:
         self.service = service
