@@ -137,7 +137,9 @@ METHOD = [
     "real-provider poll policy (2–15 s, interval = 0.1 × age) alike. Request and latency "
     "ratios are those of the uncompressed workload; HTTP, disk and CPU costs are not "
     "compressed and weigh 5× more than in real time, on both sides: at 0.1 the peers' 200 "
-    "loops (≈670 GETs/s) saturate both cores.",
+    "loops (≈670 GETs/s) saturate both cores, and even at 0.2 their ≈330 GETs/s share two "
+    "cores with the emulator, so their tail latency swings from run to run (see the "
+    "run-to-run table) while ours, at a fifteenth of the requests, holds steady.",
     "Each prompt's running time varies by up to ±20% (the emulator's `running_jitter`, fixed "
     "per prompt), as real renders do. With one running time for all, the peers' loops, which "
     "start at the create, met every task at the same point of their 3 s interval (70 s = "
