@@ -33,6 +33,7 @@ class Job:
         self._runtime = runtime
         self.request = request
         self.warnings: list[str] = []
+        self.reused = False  # True when submit returned this job from the ledger (not sent again)
         self._row: dict[str, Any] = row
         self._listeners: list[Callable[[Job], None]] = []
         self._done: asyncio.Event | None = None
@@ -67,6 +68,10 @@ class Job:
 
     @property
     def status(self) -> str:
+        """queued, running, succeeded, failed, cancelled, expired, or unknown (a create whose
+        fate could not be told; see :meth:`AsyncClient.resubmit`)."""
+        if self._row["phase"] == "unknown":
+            return "unknown"
         return str(self._row["status"])
 
     @property
@@ -244,6 +249,21 @@ class Job:
             parts.append(f"{self.tokens:,} tokens")
         parts.append(f"{self.elapsed:.1f}s")
         return " · ".join(parts)
+
+    def reuse_note(self, force_hint: str = "force=True") -> str:
+        """One line for a job returned from the ledger instead of sent again."""
+        stamp = time.strftime("%H:%M", time.localtime(self.created_at))
+        if time.time() - self.created_at > 86400:
+            stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.created_at))
+        facts = [stamp, self.model]
+        if self.tokens:
+            facts.append(f"{self.tokens:,} tokens")
+        elif not self.done:
+            facts.append(self.status)
+        return (
+            f"same request as {self.id} ({', '.join(facts)}): reused, nothing charged; "
+            f"{force_hint} to pay for a new take"
+        )
 
     def __repr__(self) -> str:
         return (

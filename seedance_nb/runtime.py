@@ -31,6 +31,7 @@ from .config import Settings, resolve
 from .download import DownloadCapExceeded, URLExpired, download
 from .job import Job
 from .ledger import LEASE_SECONDS, Ledger, stored
+from .params import check_names, params_of
 from .providers import dialect_for
 from .request import VideoRequest, build_request
 from .task import TERMINAL, TaskState
@@ -73,13 +74,6 @@ class PollPolicy:
 
 def default_policy(emulated: bool) -> PollPolicy:
     return PollPolicy(0.25, 2.0) if emulated else PollPolicy(2.0, 15.0)
-
-
-_PARAMS = (
-    "model ratio resolution duration generate_audio seed watermark camera_fixed "
-    "return_last_frame service_tier callback_url first_frame last_frame images videos audios "
-    "options"
-).split()
 
 
 class AsyncClient:
@@ -163,9 +157,7 @@ class AsyncClient:
     def _build(
         self, prompt: Any, params: dict[str, Any], *, warn: bool
     ) -> tuple[VideoRequest, list[str]]:
-        unknown = set(params) - set(_PARAMS)
-        if unknown:
-            raise TypeError(f"unexpected argument(s): {', '.join(sorted(unknown))}")
+        check_names(params)
         return build_request(self.provider, prompt, workdir=self.workdir, warn=warn, **params)
 
     def preview(self, prompt: Any, **params: Any) -> dict[str, Any]:
@@ -296,6 +288,7 @@ class AsyncClient:
         job = self._job_from_row(row)
         job.request = request if fresh else job.request
         job.warnings = notes
+        job.reused = not fresh
         if not fresh:
             log.info("same request as %s: not sent again", job.id)
             self._ensure_tracked(job)
@@ -314,7 +307,7 @@ class AsyncClient:
 
     async def resubmit(self, job: Job) -> Job:
         """Send an unknown-outcome job's request again, on purpose (it may pay twice)."""
-        return await self.submit(job.request.prompt, force=True, **_params_of(job.request))
+        return await self.submit(job.request.prompt, force=True, **params_of(job.request))
 
     # create & reconcile -------------------------------------------------------------------
     async def _fetch(self, url: str) -> bytes:
@@ -857,18 +850,6 @@ def _request_to_json(request: VideoRequest) -> dict[str, Any]:
 
 def _request_from_json(text: str) -> dict[str, Any]:
     return json.loads(text)
-
-
-def _params_of(request: VideoRequest) -> dict[str, Any]:
-    return {
-        "model": request.model, "ratio": request.ratio, "resolution": request.resolution,
-        "duration": request.duration, "generate_audio": request.generate_audio,
-        "seed": request.seed, "watermark": request.watermark, "camera_fixed": request.camera_fixed,
-        "return_last_frame": request.return_last_frame, "service_tier": request.service_tier,
-        "callback_url": request.callback_url, "first_frame": request.first_frame,
-        "last_frame": request.last_frame, "images": request.images, "videos": request.videos,
-        "audios": request.audios, "options": request.options or None,
-    }  # fmt: skip
 
 
 def _shorten_data_urls(value: Any) -> Any:
