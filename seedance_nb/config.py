@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -79,14 +80,29 @@ def resolve(
     return Settings(spec, Secret(key), base_url, emulated, f"{name}@{host}", wd)
 
 
+EMULATOR_NOTICE = (
+    "offline emulator: videos are synthetic and free — set ARK_API_KEY or another "
+    "provider's key for real ones"
+)
+
+
+def _print_notice(text: str) -> None:
+    print(f"seedance-nb: {text}", file=sys.stderr)
+
+
+_notifier: Callable[[str], None] = _print_notice
+
+
+def set_notifier(callback: Callable[[str], None] | None) -> None:
+    """Where one-time notices go: stderr by default; the Jupyter layer shows a muted line."""
+    global _notifier
+    _notifier = callback or _print_notice
+
+
 def _announce(spec: Provider, base_url: str) -> None:
-    if spec.name in _announced:
+    """Say once per process that the emulator stands in for a provider (information, not an
+    error: the first hour on Binder has no key, and that is fine)."""
+    if _announced:
         return
     _announced.add(spec.name)
-    keys = ", ".join(n for p in catalog.PROVIDERS.values() for n in p.key_env) or "none"
-    print(
-        f"seedance-nb: no API key found ({keys}); using the offline emulator "
-        f"({spec.name if spec.name != 'emulator' else 'ark'} dialect) at {base_url}. "
-        "Videos are synthetic and free.",
-        file=sys.stderr,
-    )
+    _notifier(EMULATOR_NOTICE)
