@@ -189,7 +189,7 @@ def compare(
 
     Every tier is validated first; an invalid request shows a one-line error and returns None.
     """
-    from .magic import show_error
+    from .render import show_error
 
     client = get_client(provider, workdir)
     try:

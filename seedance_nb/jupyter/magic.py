@@ -25,15 +25,9 @@ from traitlets.config.configurable import Configurable
 from .. import catalog
 from ..errors import InvalidRequest, JobFailed, SeedanceError
 from . import html as h
+from .render import show_error
 from .runner import get_client, run_sync
 from .view import TaskView, launch
-
-
-def show_error(message: str, kind: str = "InvalidRequest") -> None:
-    """A one-line styled error in the cell output; nothing is raised."""
-    display(
-        {"text/plain": f"✗ {kind}: {message}", "text/html": h.error_line(message, kind)}, raw=True
-    )
 
 
 def _now(coro: Any) -> Any:
