@@ -266,9 +266,10 @@ class Job:
         )
 
     def __repr__(self) -> str:
+        reused = " reused" if self.reused else ""
         return (
             f"<Job {self.id} {self.status} {self.model} task={self.task_id} "
-            f"video={str(self.video_path) if self.video_path else None}>"
+            f"video={str(self.video_path) if self.video_path else None}{reused}>"
         )
 
     def _repr_html_(self) -> str:
