@@ -21,10 +21,27 @@ from .view import TaskView, launch
 if TYPE_CHECKING:
     from ..job import Job
 
-_PLAY_ALL = (
-    "<button class='seedance-play-all' onclick=\"this.closest('.seedance-compare')"
-    ".querySelectorAll('video').forEach(v=>{v.currentTime=0;v.play();})\">▶ Play all</button>"
+_PLAY_ALL_JS = (
+    "this.closest('.seedance-compare').querySelectorAll('video')"
+    ".forEach(v=>{v.currentTime=0;v.play();})"
 )
+_LEFT = "text-align:left;padding:2px 12px 2px 0"
+_RIGHT = "text-align:right;padding:2px 12px 2px 0;font-variant-numeric:tabular-nums"
+_COLUMNS = (
+    ("model", _LEFT),
+    ("status", _LEFT),
+    ("wall time", _RIGHT),
+    ("tokens", _RIGHT),
+    ("est. cost", _RIGHT),
+)
+
+
+def play_all_button() -> str:
+    """A "Play all" button styled like a Jupyter widget button (restarts every video)."""
+    return (
+        f'<button class="seedance-play-all jupyter-button" onclick="{html.escape(_PLAY_ALL_JS)}" '
+        f'style="{h.button_style()}">▶ Play all</button>'
+    )
 
 
 class _Cell(TaskView):
@@ -73,55 +90,80 @@ class Comparison:
     def html(self) -> str:
         n = len(self.cells)
         grid = "".join(
-            f"<div style='min-width:0'><div><b>{html.escape(c.label)}</b></div>{c.html}</div>"
+            f'<div style="min-width:0;text-align:left"><div><b>{html.escape(c.label)}</b></div>'
+            f"{c.html}</div>"
             for c in self.cells
         )
+        play = play_all_button() if any("<video" in c.html for c in self.cells) else ""
         return (
-            "<div class='seedance-compare'>"
-            f"<div style='display:grid;grid-template-columns:repeat({n},minmax(0,1fr));gap:8px'>{grid}</div>"
-            f"{self.table_html()}{_PLAY_ALL}</div>"
+            f'<div class="seedance-compare" style="{h.FONT}">'
+            f'<div style="display:grid;grid-template-columns:repeat({n},minmax(0,1fr));gap:8px">'
+            f"{grid}</div>{self.table_html()}{play}</div>"
         )
 
     def rows(self) -> list[dict[str, Any]]:
-        out = []
+        """One row per tier; the cost is rounded to 1/100 of a cent (no float noise)."""
+        return [
+            {**r, "estimated_cost_usd": None if c is None else round(c, 4)} for r, c in self._rows()
+        ]
+
+    def _rows(self) -> list[tuple[dict[str, Any], float | None]]:
+        """Rows without their cost, and the unrounded cost (shown to the cent, rounded once)."""
+        out: list[tuple[dict[str, Any], float | None]] = []
         for model, cell in zip(self.models, self.cells, strict=True):
             job = cell.job
             if job is None:
-                out.append({"model": model, "status": "submitting", "wall_s": None, "tokens": None,
-                            "estimated_cost_usd": None})  # fmt: skip
+                failed = cell.html.startswith('<div class="seedance-error')
+                row = {"model": model, "status": "failed" if failed else "submitting"}
+                out.append(({**row, "wall_s": None, "tokens": None}, None))
                 continue
-            out.append({
-                "model": job.model, "status": job.status, "wall_s": round(job.elapsed, 1),
-                "tokens": job.tokens or job.estimated_tokens, "estimated_cost_usd": job.cost,
-            })  # fmt: skip
+            row = {
+                "model": job.model,
+                "status": job.status,
+                "wall_s": round(job.elapsed, 1),
+                "tokens": job.tokens or job.estimated_tokens,
+            }
+            out.append((row, job.cost))
         return out
 
     def table_html(self) -> str:
-        head = "".join(
-            f"<th>{x}</th>" for x in ("model", "status", "wall time", "tokens", "est. cost")
-        )
+        head = "".join(f'<th style="{style}">{name}</th>' for name, style in _COLUMNS)
         body = ""
-        for r in self.rows():
-            wall = f"{r['wall_s']:.1f}s" if r["wall_s"] is not None else ""
+        for r, cost in self._rows():
+            wall = f"{r['wall_s']:.1f} s" if r["wall_s"] is not None else ""
             tokens = f"{r['tokens']:,}" if r["tokens"] else ""
-            cost = f"${r['estimated_cost_usd']:.3f}" if r["estimated_cost_usd"] is not None else ""
-            body += (
-                f"<tr><td>{html.escape(r['model'])}</td><td>{html.escape(r['status'])}</td>"
-                f"<td>{wall}</td><td>{tokens}</td><td>{cost}</td></tr>"
+            values = (
+                html.escape(r["model"]),
+                html.escape(r["status"]),
+                wall,
+                tokens,
+                h.money(cost),
             )
-        return f"<table class='seedance-compare-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            cells = "".join(
+                f'<td style="{style}">{v}</td>'
+                for v, (_name, style) in zip(values, _COLUMNS, strict=True)
+            )
+            body += f"<tr>{cells}</tr>"
+        return (
+            '<table class="seedance-compare-table" style="border-collapse:collapse;margin:6px 0">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
 
     def text(self) -> str:
-        lines = [
-            f"{r['model']}: {r['status']} wall={r['wall_s']} tokens={r['tokens']}"
-            for r in self.rows()
-        ]
+        lines = []
+        for r, cost in self._rows():
+            lines.append(
+                f"{r['model']}: {r['status']} wall={r['wall_s']} tokens={r['tokens']}"
+                + (f" est. {h.money(cost)}" if cost is not None else "")
+            )
         return "\n".join(lines)
 
     def _bundle(self) -> tuple[dict[str, str], dict[str, Any]]:
-        meta = {"seedance": {"compare": [h.metadata(c.job)["seedance"] if c.job else {"model": c.label}
-                                         for c in self.cells]}}  # fmt: skip
-        return {"text/html": self.html(), "text/plain": self.text()}, meta
+        compared = [
+            h.metadata(c.job)["seedance"] if c.job else {"model": c.label} for c in self.cells
+        ]
+        data = {"text/html": self.html(), "text/plain": self.text()}
+        return data, {"seedance": {"compare": compared}}
 
     def _paint(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -189,13 +231,16 @@ def compare(
 
     Every tier is validated first; an invalid request shows a one-line error and returns None.
     """
-    from .render import show_error
+    from .render import show_error, show_exception
 
-    client = get_client(provider, workdir)
     try:
+        client = get_client(provider, workdir)
         for m in models:
             client.validate(prompt, model=m, **params)
     except InvalidRequest as exc:
         show_error(str(exc))
+        return None
+    except (SeedanceError, KeyError, ValueError, TypeError) as exc:
+        show_exception(exc)
         return None
     return Comparison(client, prompt, models, params, display=display, force=force).show()

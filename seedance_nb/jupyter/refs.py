@@ -15,8 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from ..prompt import KIND_LABEL, lint_references, parse_references
+from . import html as h
 
-_COLOURS = {"image": "#1f6feb", "video": "#8250df", "audio": "#1a7f37"}
+# The kind shows as the chip's border (a non-text mark: 3:1 in both JupyterLab themes); the
+# chip's words stay in the theme's text colour on its surface colour.
+_MARKS = {
+    "image": "var(--jp-brand-color1,#1565c0)",
+    "video": "var(--jp-info-color1,#00838f)",
+    "audio": "var(--jp-success-color1,#2e7d32)",
+}
+_CHIP = "border-radius:4px;padding:0 4px;white-space:nowrap"
 
 
 class ReferencePreview:
@@ -31,20 +39,23 @@ class ReferencePreview:
     def _chip(self, kind: str, index: int, text: str) -> str:
         items = self.media.get(kind, [])
         if not 1 <= index <= len(items):
-            return (f'<span class="seedance-ref seedance-ref-missing" style="background:#ffebe9;'
-                    f'color:#cf222e;border:1px solid #cf222e;border-radius:4px;padding:0 4px" '
-                    f'title="points at nothing">{html.escape(text)}</span>')  # fmt: skip
+            return (
+                f'<span class="seedance-ref seedance-ref-missing" style="{_CHIP};'
+                f"color:{h.PALETTE['error']};border:1px dashed {h.PALETTE['error_mark']};"
+                f'font-weight:600" title="points at nothing">✗ {html.escape(text)}</span>'
+            )
         item = items[index - 1]
         thumb = _thumbnail(item) if kind == "image" else None
         image = (
-            f'<img src="{thumb}" style="height:1.6em;vertical-align:middle;margin-right:3px">'
+            f'<img src="{thumb}" alt="" style="height:1.6em;vertical-align:middle;margin-right:3px">'
             if thumb
             else ""
         )
-        colour = _COLOURS[kind]
-        return (f'<span class="seedance-ref" style="background:{colour}1a;color:{colour};'
-                f'border:1px solid {colour};border-radius:4px;padding:0 4px" '
-                f'title="{html.escape(_describe(item))}">{image}{KIND_LABEL[kind]} {index}</span>')  # fmt: skip
+        return (
+            f'<span class="seedance-ref" style="{_CHIP};background:{h.PALETTE["surface"]};'
+            f'color:{h.PALETTE["text"]};border:1px solid {_MARKS[kind]}" '
+            f'title="{html.escape(_describe(item))}">{image}{KIND_LABEL[kind]} {index}</span>'
+        )
 
     def _repr_html_(self) -> str:
         parts, last = [], 0
@@ -54,13 +65,17 @@ class ReferencePreview:
             last = ref.end
         parts.append(html.escape(self.prompt[last:]))
         notes = "".join(
-            f'<li style="color:{"#cf222e" if i.severity == "error" else "#9a6700"}">'
-            f"{i.severity}: {html.escape(i.message)}</li>"
+            f'<li style="color:{h.PALETTE["error"]}">✗ error: {html.escape(i.message)}</li>'
+            if i.severity == "error"
+            else f'<li style="color:{h.PALETTE["text"]}">⚠ {html.escape(i.severity)}: '
+            f"{html.escape(i.message)}</li>"
             for i in self.issues
         )
         body = "".join(parts).replace("\n", "<br>")
-        return (f'<div class="seedance-prompt" style="line-height:1.9">{body}</div>'
-                + (f"<ul>{notes}</ul>" if notes else ""))  # fmt: skip
+        listing = f'<ul style="margin:4px 0;padding-left:1.4em">{notes}</ul>' if notes else ""
+        return (
+            f'<div class="seedance-prompt" style="{h.FONT};line-height:1.9">{body}</div>{listing}'
+        )
 
     def __repr__(self) -> str:
         return f"<ReferencePreview {len(parse_references(self.prompt))} references, {len(self.issues)} issues>"

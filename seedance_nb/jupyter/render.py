@@ -1,29 +1,43 @@
 """Showing messages in a cell: one style for errors and notices across the magic, the form,
-compare and history (no tracebacks, no pink stderr blocks)."""
+compare and history (no tracebacks, no pink stderr blocks, no bare ``KeyError``)."""
 
 from __future__ import annotations
 
-import html
+from typing import Any
 
 from IPython.display import display
 
 from . import html as h
 
 
-def show_error(message: str, kind: str = "InvalidRequest") -> None:
+def error_bundle(
+    message: str, kind: str = "InvalidRequest", *, hint: str | None = None
+) -> dict[str, str]:
+    """The mime bundle of an error: ``✗ kind: message`` (and the way out on a second line)."""
+    text = f"✗ {kind}: {message}" + (f"\n{hint}" if hint else "")
+    return {"text/plain": text, "text/html": h.error_line(message, kind, hint=hint)}
+
+
+def show_error(message: str, kind: str = "InvalidRequest", *, hint: str | None = None) -> None:
     """A one-line styled error in the cell output; nothing is raised."""
-    display(
-        {"text/plain": f"✗ {kind}: {message}", "text/html": h.error_line(message, kind)}, raw=True
-    )
+    display(error_bundle(message, kind, hint=hint), raw=True)
 
 
-def show_notice(text: str) -> None:
-    """A muted one-line notice (information, not an error)."""
-    display(
-        {
-            "text/plain": f"seedance-nb: {text}",
-            "text/html": f'<div class="seedance-notice" style="opacity:0.7;font-size:90%">'
-            f"ⓘ {html.escape(text)}</div>",
-        },
-        raw=True,
-    )
+def show_exception(exc: BaseException, *, hint: str | None = None) -> None:
+    """An exception in the one error style: its class name as the kind, its text as the message
+    (a ``KeyError``'s quoted repr is unwrapped)."""
+    if isinstance(exc, KeyError) and exc.args:
+        message = str(exc.args[0])
+    else:
+        message = str(exc) or type(exc).__name__
+    show_error(message, type(exc).__name__, hint=hint)
+
+
+def show_notice(text: str, *, kind: str = "info") -> None:
+    """A one-line notice: ``info`` muted, ``warning`` marked (information, not an error)."""
+    prefix = "⚠ " if kind == "warning" else ""
+    bundle: dict[str, Any] = {
+        "text/plain": f"seedance-nb: {prefix}{text}",
+        "text/html": h.notice_line(text, kind=kind),
+    }
+    display(bundle, raw=True)
