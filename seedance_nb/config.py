@@ -41,13 +41,20 @@ def _env_key(provider: Provider) -> str | None:
     return None
 
 
-def resolve(
-    provider: str | None, api_key: str | None, base_url: str | None, workdir: str | Path | None
-) -> Settings:
-    """Pick provider and key; fall back to the offline emulator when there is no key."""
-    wd = Path(workdir).expanduser().resolve() if workdir is not None else default_workdir()
+@dataclass(frozen=True)
+class ProviderChoice:
+    """Which provider a client would use, told without side effects (no emulator started)."""
+
+    provider: Provider
+    emulated: bool  # the offline emulator stands in (no key and no base_url)
+    route: str  # provider@host: what the ledger dedupes on besides the request
+
+
+def _choose(
+    provider: str | None, api_key: str | None, base_url: str | None
+) -> tuple[Provider, str | None, bool]:
+    """The provider spec, its key (if any) and whether the emulator stands in for it."""
     name = provider or os.environ.get("SEEDANCE_PROVIDER") or None
-    key = api_key
     if name is None:
         for candidate in catalog.AUTO_PROVIDER_ORDER:
             if _env_key(catalog.PROVIDERS[candidate]):
@@ -60,9 +67,32 @@ def resolve(
             f"unknown provider {name!r}; choose one of {', '.join(catalog.PROVIDER_NAMES)}"
         )
     spec = catalog.PROVIDERS[name]
-    if key is None:
-        key = _env_key(spec)
+    key = api_key if api_key is not None else _env_key(spec)
     emulated = name == "emulator" or (key is None and base_url is None)
+    return spec, key, emulated
+
+
+def _route(spec: Provider, emulated: bool, base_url: str | None) -> str:
+    host = "emulator" if emulated else (urlsplit(base_url or spec.base_url).hostname or "")
+    return f"{spec.name}@{host}"
+
+
+def choose_provider(
+    provider: str | None = None, api_key: str | None = None, base_url: str | None = None
+) -> ProviderChoice:
+    """What :func:`resolve` would pick, read from the arguments and the environment only, so a
+    command that needs no provider (listing, validation, a refused request) starts nothing."""
+    spec, _key, emulated = _choose(provider, api_key, base_url)
+    return ProviderChoice(spec, emulated, _route(spec, emulated, base_url))
+
+
+def resolve(
+    provider: str | None, api_key: str | None, base_url: str | None, workdir: str | Path | None
+) -> Settings:
+    """Pick provider and key; fall back to the offline emulator when there is no key."""
+    wd = Path(workdir).expanduser().resolve() if workdir is not None else default_workdir()
+    spec, key, emulated = _choose(provider, api_key, base_url)
+    route = _route(spec, emulated, base_url)
     if emulated and base_url is None:
         from .emulator import ensure_running
 
@@ -76,8 +106,7 @@ def resolve(
         env = " or ".join(spec.key_env)
         raise ConfigurationError(f"{spec.label} needs an API key: pass api_key= or set {env}")
     base_url = check_base_url(base_url, has_key=True)
-    host = "emulator" if emulated else (urlsplit(base_url).hostname or "")
-    return Settings(spec, Secret(key), base_url, emulated, f"{name}@{host}", wd)
+    return Settings(spec, Secret(key), base_url, emulated, route, wd)
 
 
 EMULATOR_NOTICE = (
