@@ -308,3 +308,25 @@ def test_money_has_no_float_noise() -> None:
     assert h.money(0.001) == "<$0.01"
     assert h.money(1234.5) == "$1,234.50"
     assert h.money(None) == ""
+
+
+def test_a_first_frame_job_on_the_emulator_says_what_it_delivered(
+    client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's case: a 4:3 first frame, ratio adaptive, a 752×560 MP4 (not 864×496)."""
+    from conftest import write_png
+
+    monkeypatch.chdir(tmp_path)
+    frame = write_png(tmp_path / "fox.png", size=(640, 480))
+    job = client.generate(
+        "The fox turns its head",
+        model="seedance-2.0-fast",
+        first_frame=str(frame),
+        duration=4,
+        resolution="480p",
+    )
+    assert job.request.ratio == "adaptive" and job.status == "succeeded"
+    assert "480p 752×560" in h.done_summary(job)
+    (vid,) = Tags(h.job_html(job)).find("video")
+    assert vid["poster"].startswith("data:image/jpeg;base64,")
+    assert str(tmp_path) not in h.job_text(job)
