@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from . import catalog
 from .catalog import Offer, Provider
 from .errors import InvalidRequest
-from .media import MediaRef, resolve_media
+from .media import URL_ALLOWED, MediaRef, resolve_media, url_problem
 from .prompt import lint_references, normalize_prompt
 
 
@@ -252,7 +253,7 @@ def build_request(
     if isinstance(dur, bool) or not isinstance(dur, int):
         if isinstance(dur, float) and dur.is_integer():
             dur = int(dur)
-        elif isinstance(dur, str) and dur.strip().lstrip("-").isdigit():
+        elif isinstance(dur, str) and re.fullmatch(r"-?[0-9]+", dur.strip()):
             dur = int(dur.strip())
         else:
             raise fail("the duration is a whole number of seconds.", "duration", duration,
@@ -287,7 +288,7 @@ def build_request(
         raise fail("unsupported service tier.", "service_tier", service_tier,
                    ", ".join(offer.service_tiers))  # fmt: skip
     if callback_url is not None:
-        _check_callback(callback_url, p, fail)
+        callback_url = _check_callback(callback_url, p, fail)
 
     if options is not None and not isinstance(options, dict):
         raise fail("options is a dict of provider-specific fields.", "options", options,
@@ -435,12 +436,16 @@ def _check_totals(vids: tuple[MediaRef, ...], auds: tuple[MediaRef, ...], fail: 
                        f"at most {most:.0f} s in total")  # fmt: skip
 
 
-def _check_callback(url: Any, p: Provider, fail: Any) -> None:
-    if not isinstance(url, str):
-        raise fail("the callback must be an http(s) URL.", "callback_url", url, "https://…")
+def _check_callback(value: Any, p: Provider, fail: Any) -> str:
+    """The callback URL, outer whitespace trimmed, once no server would fail to reach it."""
+    if not isinstance(value, str):
+        raise fail("the callback must be an http(s) URL.", "callback_url", value, "https://…")
+    url = value.strip()
+    problem = url_problem(url)
+    if problem is not None:
+        message = f"the provider could not call this URL back: {problem}."
+        raise fail(message, "callback_url", url, URL_ALLOWED)
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise fail("the callback must be an http(s) URL.", "callback_url", url, "https://…")
     if p.name == "evolink":
         if parts.scheme != "https":
             raise fail("EvoLink calls back over HTTPS only.", "callback_url", url, "https://…")
@@ -455,3 +460,4 @@ def _check_callback(url: Any, p: Provider, fail: Any) -> None:
         if host == "localhost" or (ip is not None and (ip.is_private or ip.is_loopback)):
             raise fail("EvoLink refuses callbacks to private or loopback addresses.",
                        "callback_url", url, "a public https:// host")  # fmt: skip
+    return url

@@ -193,7 +193,7 @@ def test_duration_bounds_accept_the_edges() -> None:
     assert_error(err, "duration", "seedance-1.5-pro", provider="seedance2ink", names=("5 or 10 s",))
 
 
-@pytest.mark.parametrize("bad", [4.5, "five", True, None.__class__])
+@pytest.mark.parametrize("bad", [4.5, "five", True, None.__class__, "²", "1²", "-"])
 def test_duration_must_be_whole_seconds(bad: Any) -> None:
     err = refused(duration=bad)
     assert_error(err, "duration", "seedance-2.0", names=("whole number", "4-15 s"))

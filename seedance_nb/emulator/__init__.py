@@ -78,7 +78,17 @@ Emulator-only endpoints
 ``GET /emulator/stats`` (creates per dialect, requests per route, responses per status,
 renders, callbacks, fired faults); ``POST /emulator/assets`` (raw body, its ``Content-Type``,
 optional ``?filename=``) → ``{"id": "asset-…", "url": "asset://asset-…"}``: use the url in
-``content[]`` and the renderer reads the stored bytes.
+``content[]`` and the renderer reads the stored bytes. From Python,
+``await seedance_nb.assets.register_asset(emu.base_url, "frame.png")`` makes that POST and
+returns an :class:`~seedance_nb.assets.Asset` to pass as a reference.
+
+Bad input
+---------
+Every dialect answers bad input with its own documented 4xx envelope, never a 5xx: a media,
+callback or webhook URL no server could fetch (whitespace or control characters, an unclosed
+IPv6 bracket, no host, a port outside 1-65535) is a 400 naming the parameter; JSON nested
+too deeply is a 400; a lone ``\\ud800`` escape in a string is read as U+FFFD. A 500
+``InternalServiceError`` that no fault plan or ``[[fail]]`` asked for is an emulator bug.
 
 Adding a dialect
 ----------------

@@ -31,6 +31,7 @@ from .service import FILE_NAMES, TRIGGERS, Service
 log = logging.getLogger("seedance_nb.emulator")
 access_log = logging.getLogger("seedance_nb.emulator.access")
 MAX_BODY = catalog.REQUEST_MAX_BYTES + 1024 * 1024
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 
@@ -52,8 +53,17 @@ class Request:
         return values[-1] if values else None
 
     def json(self) -> Any:
-        """The JSON body; raises ValueError on malformed JSON."""
-        return json.loads(self.body.decode("utf-8") if self.body else "")
+        """The JSON body; raises ValueError on malformed JSON.
+
+        Nesting too deep for the parser's stack is malformed too (a ``RecursionError`` would
+        otherwise escape as a 500), and a lone ``\\ud800`` escape becomes U+FFFD, as many
+        JSON decoders do: such a string cannot be stored or echoed as UTF-8."""
+        text = self.body.decode("utf-8") if self.body else ""
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise ValueError("the JSON body is nested too deeply") from None
+        return _scrub_surrogates(data) if "\\u" in text else data
 
 
 @dataclass
@@ -65,8 +75,22 @@ class Response:
     file: Path | None = None  # streamed with Range support instead of body
 
 
+def _scrub_surrogates(value: Any) -> Any:
+    """``value`` with every lone UTF-16 surrogate in its strings replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)  # json.loads already joined the valid pairs
+    if isinstance(value, list):
+        return [_scrub_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_scrub_surrogates(k): _scrub_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    # a lone surrogate (echoed from a path or header) goes out as its JSON escape, not a 500
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8", "backslashreplace"
+    )
     return Response(status=status, body=body, headers=dict(headers or {}))
 
 

@@ -18,6 +18,7 @@ import re
 import secrets
 import threading
 import time
+import unicodedata
 import urllib.parse
 import urllib.request
 from collections import Counter, deque
@@ -434,6 +435,9 @@ class Service:
                 raise MediaError(f"asset {url!r} does not exist")
             data = self.store.blob(asset["sha256"])
         elif url.startswith(("http://", "https://")):
+            problem = url_problem(url)
+            if problem is not None:
+                raise MediaError(f"the {kind} url is malformed: {problem}")
             host = urllib.parse.urlsplit(url).hostname or ""
             if is_loopback(host):
                 data = fetch_loopback(url)
@@ -465,6 +469,43 @@ def decode_data_url(url: str, kind: str) -> bytes:
         except (binascii.Error, ValueError) as exc:
             raise MediaError("data: URL is not valid base64") from exc
     return urllib.parse.unquote_to_bytes(payload)
+
+
+def url_problem(url: str) -> str | None:
+    """Why no server could fetch this http(s) URL (None if it is well formed).
+
+    The providers refuse such a URL with a 400 rather than crash on it, so the emulator does
+    too: whitespace or control characters, a netloc ``urlsplit`` cannot parse (an unclosed
+    IPv6 bracket raises ``ValueError``), no host, text after an IPv6 host's ``]``, a port
+    outside 1-65535. Kept apart from the client's own check: the emulator is a witness."""
+    for ch in url:
+        if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs"):
+            names = {" ": "a space", "\n": "a line break", "\r": "a line break", "\t": "a tab"}
+            return f"it contains {names.get(ch, repr(ch))}"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return str(exc)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not url[len(scheme) :].startswith("://"):
+        return "it is not an http(s) URL"
+    hostport = parts.netloc.rpartition("@")[2]
+    if not parts.hostname:
+        return "it has no host"
+    if hostport.startswith("["):
+        try:
+            ipaddress.IPv6Address(parts.hostname.replace("%25", "%"))
+        except ValueError:
+            return f"[{parts.hostname}] is not an IPv6 address"
+        after = hostport[hostport.index("]") + 1 :]
+        if after and not after.startswith(":"):
+            return "text follows the IPv6 host"
+    elif ":" in hostport.partition(":")[2]:
+        return "an IPv6 host must be in brackets"
+    if port == 0:
+        return "port 0 is not a port"
+    return None
 
 
 def post_callback(url: str, data: bytes) -> bool:

@@ -13,6 +13,7 @@ Gateway-only prompt triggers (besides the service's ``[[moderation]]`` and frien
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -177,8 +178,8 @@ class GatewayRoutes(DialectRoutes):
                            f"use {', '.join(offer.resolutions)}.")  # fmt: skip
         if duration is None:
             duration = 5 if 5 in offer.durations else offer.durations[0]
-        if isinstance(duration, str) and duration.strip().isdigit():
-            duration = int(duration.strip())
+        if isinstance(duration, str) and re.fullmatch(r"[0-9]+", duration.strip()):
+            duration = int(duration.strip())  # not str.isdigit: "²" is a digit int() refuses
         if not is_int(duration) or int(duration) not in offer.durations:
             raise self.bad("duration", f"duration {duration!r} is not supported by "
                            f"{offer.model_id}; use {offer.duration_text}.")  # fmt: skip

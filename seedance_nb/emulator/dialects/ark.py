@@ -17,7 +17,7 @@ from typing import Any
 
 from ... import catalog
 from ..server import Request, Response, json_response
-from ..service import MediaError, MediaInput, strip_triggers, triggers
+from ..service import MediaError, MediaInput, strip_triggers, triggers, url_problem
 from ..store import TaskRecord
 from . import DialectRoutes
 
@@ -385,9 +385,11 @@ class ArkRoutes(DialectRoutes):
             raise _bad("execution_expires_after", f"{expires!r} must be 3600-259200 seconds.")
         callback = g("callback_url")
         if callback is not None:
-            parts = urllib.parse.urlsplit(callback) if isinstance(callback, str) else None
-            if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            if not isinstance(callback, str):
                 raise _bad("callback_url", "the callback must be an http(s) URL.")
+            problem = url_problem(callback)
+            if problem is not None:
+                raise _bad("callback_url", f"the callback must be an http(s) URL ({problem}).")
         return {"ratio": ratio, "resolution": resolution, "duration": duration, "frames": frames,
                 "seed": seed, "seed_given": seed_given, "generate_audio": audio,
                 "camera_fixed": g("camera_fixed"), "watermark": g("watermark"),

@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from ..server import Request, Response, json_response
+from ..service import url_problem
 from ..store import TaskRecord
 from ._gateway import GatewayRoutes, MediaItem, Refusal, mode_of, path_id
 
@@ -112,6 +113,9 @@ class EvoLinkRoutes(GatewayRoutes):
                                      or len(callback) > 2048):  # fmt: skip
             raise self.bad("callback_url", "callback_url must be an https URL of at most "
                            "2048 characters.")  # fmt: skip
+        problem = url_problem(callback) if isinstance(callback, str) else None
+        if problem is not None:
+            raise self.bad("callback_url", f"callback_url is not a valid URL: {problem}.")
         resolved = self.resolve(media)
         credits = round(_CREDITS_PER_S[out.resolution] * out.duration
                         * (0.6 if tier != "seedance-2.0" else 1.0), 2)  # fmt: skip

@@ -20,6 +20,7 @@ from typing import Any
 
 from ... import catalog
 from ..server import Request, Response, json_response
+from ..service import url_problem
 from ..store import TaskRecord
 from ._gateway import GatewayRoutes, MediaItem, Refusal, is_int, mode_of, path_id
 
@@ -111,6 +112,9 @@ class OrcaRouterRoutes(GatewayRoutes):
         if seed is not None and (not is_int(seed) or not -1 <= int(seed) <= 2**32 - 1):
             raise self.bad("metadata.seed", "seed must be an integer in -1..4294967295")
         out.seed = int(seed) if seed is not None and int(seed) != -1 else None
+        callback = meta.get("callback_url")
+        if callback is not None and (not isinstance(callback, str) or url_problem(callback)):
+            raise self.bad("metadata.callback_url", "callback_url must be an http(s) URL")
         tier = meta.get("service_tier", "default")
         if tier not in offer.service_tiers:
             raise self.bad("metadata.service_tier", f"service_tier must be one of "

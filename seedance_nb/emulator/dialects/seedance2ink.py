@@ -27,7 +27,7 @@ import urllib.parse
 from typing import Any
 
 from ..server import Request, Response, json_response
-from ..service import fetch_loopback, is_loopback
+from ..service import fetch_loopback, is_loopback, url_problem
 from ..store import TaskRecord
 from ._gateway import GatewayRoutes, MediaItem, Refusal, mode_of, path_id
 
@@ -130,6 +130,9 @@ class Seedance2InkRoutes(GatewayRoutes):
         if webhook is not None and (not isinstance(webhook, str)
                                     or not webhook.startswith(("https://", "http://"))):  # fmt: skip
             raise self.bad("webhookUrl", "webhookUrl must be an http(s) URL.")
+        problem = url_problem(webhook) if isinstance(webhook, str) else None
+        if problem is not None:
+            raise self.bad("webhookUrl", f"webhookUrl is not a valid URL: {problem}.")
         metadata = body.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             raise self.bad("metadata", "metadata must be an object.")
@@ -155,6 +158,9 @@ class Seedance2InkRoutes(GatewayRoutes):
         for i, url in enumerate(urls):
             if not url.strip().startswith(("http://", "https://")):
                 raise self.bad(f"mediaUrls[{i}]", "media must be public http(s) URLs.")
+            problem = url_problem(url.strip())
+            if problem is not None:
+                raise self.bad(f"mediaUrls[{i}]", f"mediaUrls[{i}] is not a valid URL: {problem}.")
             kind = media_kind(url.strip())
             if kind is None:
                 raise self.bad(f"mediaUrls[{i}]", "unsupported media type; use .jpg .png .webp "
