@@ -95,7 +95,10 @@ class Param:
         if self.name == "callback_url":
             return "an https:// URL (http:// for loopback)"
         if self.kind in ("media", "media_list"):
-            return f"an https:// URL, a local file, a data: URL or asset://ID (Ark) of an {self.media_kind}"
+            what = {"image": "an image", "video": "a video", "audio": "an audio clip"}
+            return "an https:// URL, a local file, a data: URL or asset://ID (Ark) of " + what.get(
+                self.media_kind or "", "a file"
+            )
         if self.kind == "mapping":
             keys = sorted({k for p in providers for k in p.extra_options})
             return "KEY=VALUE with KEY one of " + (", ".join(keys) or "none")
@@ -116,14 +119,15 @@ class Param:
                 where.append(f"{p.name} ({', '.join(tiers)})")
         return "; ".join(where) if where else "no provider"
 
-    def help_line(self, provider: Provider | None = None) -> str:
+    def help_line(self, provider: Provider | None = None, default: str | None = None) -> str:
         """The one help line of the CLI and the magic: what it is, and what is allowed."""
         text = self.help
         allowed = self.allowed_text(provider)
         if allowed:
             text += f" Allowed: {allowed}."
-        if self.default_text:
-            text += f" Default: {self.default_text}."
+        default = self.default_text if default is None else default
+        if default:
+            text += f" Default: {default}."
         takers = self.takers()
         if takers and provider is None:
             text += f" Taken by: {takers}."
@@ -193,13 +197,16 @@ def params_of(request: VideoRequest) -> dict[str, Any]:
 
 
 def argument_specs(
-    provider: Provider | None = None,
+    provider: Provider | None = None, defaults: dict[str, str] | None = None
 ) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
     """``(flags, kwargs)`` for ``ArgumentParser.add_argument`` (and IPython's ``@argument``),
-    one or two per parameter; every default is None, so "not given" stays distinguishable."""
+    one or two per parameter; every default is None, so "not given" stays distinguishable.
+    ``defaults`` names defaults that differ from the schema's (e.g. ``Seedance.model``)."""
+    defaults = defaults or {}
     for p in PARAMS:
         flags = (p.short, p.flag) if p.short else (p.flag,)
-        kwargs: dict[str, Any] = {"dest": p.name, "help": p.help_line(provider), "default": None}
+        help_text = p.help_line(provider, defaults.get(p.name))
+        kwargs: dict[str, Any] = {"dest": p.name, "help": help_text, "default": None}
         if p.metavar:
             kwargs["metavar"] = p.metavar
         if p.kind == "bool":
@@ -207,8 +214,11 @@ def argument_specs(
             kwargs.pop("metavar", None)
             yield flags, kwargs
             if p.negative:
-                yield (p.negative,), {"dest": p.name, "action": "store_const", "const": False,
-                                      "default": None, "help": f"The opposite of {p.flag}."}  # fmt: skip
+                opposite = {"action": "store_const", "const": False, "default": None}
+                yield (
+                    (p.negative,),
+                    {"dest": p.name, **opposite, "help": f"The opposite of {p.flag}."},
+                )
             continue
         if p.kind == "int":
             kwargs["type"] = int

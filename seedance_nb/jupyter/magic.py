@@ -98,7 +98,8 @@ def _options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         argument_group("request parameters (%seedance models lists what each tier allows)"),
     ]
-    for flags, spec in params.argument_specs():
+    model_default = {"model": f"Seedance.model (initially {catalog.DEFAULT_TIER})"}
+    for flags, spec in params.argument_specs(defaults=model_default):
         if spec["dest"] == "model":
             spec = {
                 **spec,
