@@ -18,11 +18,15 @@ COLUMNS = [
     ("fired", "faults fired"), ("tasks_per_request", "upstream tasks / request"),
     ("videos_lost", "videos lost"), ("stuck", "stuck non-terminal"),
     ("unknown", "unknown outcome (told)"), ("files_outside", "files outside workdir"),
-    ("key_sightings", "key sightings"), ("seconds", "s"),
+    ("key_sightings", "key sightings"), ("recover", "time to recover p50 / max (s)"),
+    ("seconds", "s"),
 ]  # fmt: skip
 
 
 def cell(row: dict[str, Any], key: str) -> str:
+    if key == "recover":
+        p50, top = row.get("recover_p50"), row.get("recover_max")
+        return "—" if p50 is None or top is None else f"{p50:.2f} / {top:.2f}"
     value = row.get(key)
     if value is None:
         return "—"

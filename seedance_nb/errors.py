@@ -72,7 +72,7 @@ class APIError(SeedanceError):
         if code:
             parts.append(code)
         text = " ".join(parts) + f": {message}"
-        if request_id:
+        if request_id and request_id not in message:  # Ark already ends its message with it
             text += f" (request id {request_id})"
         super().__init__(text)
 
@@ -114,26 +114,60 @@ class APIConnectionError(SeedanceError):
     """The request did not get an answer: refused, reset, timed out."""
 
 
+class NotSentError(APIConnectionError):
+    """The request provably never left this machine: the name did not resolve, the connection
+    was refused or timed out, TLS or a proxy failed before a byte of it was written.
+
+    Nothing reached the provider, so nothing was created or charged: a create that fails so
+    is not in doubt, and the same request may simply be sent again.
+    """
+
+    def __init__(self, provider: str, host: str, reason: str) -> None:
+        self.provider = provider
+        self.host = host
+        self.reason = reason
+        super().__init__(
+            f"could not reach {provider} at {host}: {reason}; nothing was sent, nothing was charged"
+        )
+
+
+def ways_out(job_id: str | None) -> str:
+    """How to send an unknown-outcome job's request again on purpose, in every face."""
+    return (
+        "Check the provider's console; to send it again anyway (it may pay twice): "
+        "client.resubmit(job), seedance-nb generate … --force, "
+        f"or %seedance resubmit {job_id or 'ID'}"
+    )
+
+
 class UnknownOutcomeError(SeedanceError):
     """A create was sent but its fate is unknown and could not be reconciled.
 
-    The job is kept in the ledger as 'unknown outcome'. Resubmitting may pay twice, so it is
-    never done automatically: check the provider's console, then ``job.resubmit()`` if wanted.
+    The job is kept in the ledger with status 'unknown'. Resubmitting may pay twice, so it is
+    never done automatically; the message names the ways to do it on purpose.
     """
 
     def __init__(self, message: str, *, job: Job | None = None) -> None:
         self.job = job
-        super().__init__(message)
+        super().__init__(f"{message} {ways_out(job.id if job is not None else None)}")
 
 
 class JobFailed(SeedanceError):
-    """The job ended without a video (failed, cancelled or expired)."""
+    """The job ended without a video (failed, cancelled, expired, or its outcome unknown)."""
 
     def __init__(self, job: Job) -> None:
         self.job = job
         error = job.error
-        detail = f": {error.code}: {error.message}" if error else ""
-        super().__init__(f"job {job.id} ended {job.status}{detail}")
+        if job.outcome_unknown:
+            why = f" ({error.message})" if error else ""
+            text = (
+                f"job {job.id}: outcome unknown, the create may or may not have made a task"
+                f"{why}; nothing was resent. {ways_out(job.id)}"
+            )
+        else:
+            detail = f": {error.code}: {error.message}" if error else ""
+            text = f"job {job.id} ended {job.status}{detail}"
+        super().__init__(text)
 
 
 class WaitTimeout(SeedanceError, TimeoutError):

@@ -54,7 +54,8 @@ CREATE INDEX IF NOT EXISTS jobs_by_phase ON jobs(phase);
 
 # creating: a create is (or was) in flight; tracking: task id known, polling;
 # downloading: succeeded upstream, file on its way; done: terminal and settled;
-# unknown: create fate could not be reconciled; rejected: the provider refused the create
+# unknown: create fate could not be reconciled (status 'unknown' too, so every listing of the
+# row says so); rejected: the provider refused the create, or it never left this machine
 # (nothing was paid, so the same request may be sent again).
 ACTIVE_PHASES = ("creating", "tracking", "downloading")
 LEASE_SECONDS = 15.0  # renewed every few seconds by the driving client
@@ -259,6 +260,17 @@ class Ledger:
             rows = self._db.execute(
                 f"SELECT * FROM jobs WHERE route=? AND phase IN ({marks}) ORDER BY created_at",
                 (route, *ACTIVE_PHASES),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def unbound(self, route: str, *, since: float) -> list[dict[str, Any]]:
+        """Jobs created after ``since`` whose create went out (or may have) without a task
+        id coming back: still creating, or of unknown outcome. A listed task could be theirs."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM jobs WHERE route=? AND phase IN ('creating','unknown') "
+                "AND task_id IS NULL AND created_at>=?",
+                (route, since),
             ).fetchall()
         return [dict(r) for r in rows]
 

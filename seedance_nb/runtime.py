@@ -41,9 +41,11 @@ log = logging.getLogger("seedance_nb")
 
 MP4_MAGIC = b"ftyp"
 LEASE_RENEW_SECONDS = 4.0
-MAX_CREATES = 6  # unanswered sends of one request, each resend after a listing proved nothing exists
+MAX_CREATES = 6  # unanswered sends of a request; each resend only after a listing proved none
 CREATE_RATE_LIMIT_RETRIES = 8  # a 429 on create means "not processed": wait and send again
 MISSES_BEFORE_LOST = 3
+RECONCILE_FIRST_PAUSE = 0.2  # seconds between listing reads of a create in doubt: it doubles...
+RECONCILE_MAX_PAUSE = 1.0  # ...up to this, until the sender's deadline
 DOWNLOAD_ATTEMPTS = 8  # in a row without progress, before the download is parked for later
 DOWNLOAD_PARK_SECONDS = 60.0
 
@@ -118,6 +120,9 @@ class AsyncClient:
         self._closed = False
         self.status_requests = 0
         self.callbacks_received = 0
+        # (job id, step, seconds) from a fault the client saw to the broken step succeeding
+        self.recoveries: list[tuple[str, str, float]] = []
+        self._faulted: dict[str, tuple[str, float]] = {}  # job id → (step, monotonic time seen)
         self._receivers: list[CallbackReceiver] = []
 
     # properties ---------------------------------------------------------------------------
@@ -212,6 +217,7 @@ class AsyncClient:
         """Pick up every unfinished job of this route left by an earlier process."""
         for row in self.ledger.active(self.route):
             job = self._job_from_row(row)
+            self._fault_seen(job, "resume")  # its process went away: driven again from here
             if row["phase"] == "creating" and not self._take_lease(job):
                 self._watch(job)
                 continue
@@ -324,28 +330,43 @@ class AsyncClient:
         seed was left random, the seed is drawn here and kept in the ledger before sending:
         still random, but it tells this task apart from siblings that differ only in prompt
         (a listing does not show prompts)."""
-        request = job.request
+        wire = self._sent_request(job.request, job._row.get("seed"))
+        if wire is not None:
+            return wire
+        seed = secrets.randbelow(2**31)
+        self._update(job, seed=seed)
+        return job.request.model_copy(update={"seed": seed})
+
+    def _sent_request(self, request: VideoRequest, seed: int | None) -> VideoRequest | None:
+        """``request`` as it goes out with the seed the ledger holds; None while that seed is
+        still to be drawn (then nothing has been sent yet)."""
         offer = self.provider.offer(request.tier) if request.tier else None
         if (request.seed not in (None, -1) or offer is None or "seed" not in offer.params
                 or self.dialect.reconcile_call(request, 1) is None):  # fmt: skip
             return request
-        seed = job._row.get("seed")
         if seed is None:
-            seed = secrets.randbelow(2**31)
-            self._update(job, seed=seed)
+            return None
         return request.model_copy(update={"seed": int(seed)})
 
     async def _create(self, job: Job) -> None:
         assert self._http is not None
-        call = await self.dialect.create_call(self._wire_request(job), self._fetch)
+        try:
+            call = await self.dialect.create_call(self._wire_request(job), self._fetch)
+        except Exception as exc:  # a reference could not be fetched, say: nothing went out
+            self._not_sent(job, f"the create was not sent: {exc}")
+            raise
         for attempt in range(CREATE_RATE_LIMIT_RETRIES + 1):
             sent = time.time()  # until the deadline an unanswered create may still land
             self._update(job, create_sent_at=sent, create_deadline=sent + self.request_timeout)
             try:
                 body = await self._http.call(call)
                 state = self.dialect.parse_created(body)
+            except errors.NotSentError as exc:
+                self._not_sent(job, str(exc))
+                raise
             except errors.RateLimitError as exc:
                 # 429 means the create was not processed: nothing exists, nothing was paid
+                self._fault_seen(job, "create")
                 if attempt < CREATE_RATE_LIMIT_RETRIES:
                     wait = self._http.retry.delay(attempt, exc.retry_after)
                     log.info("create for %s rate-limited; sending again in %.1fs", job.id, wait)
@@ -355,76 +376,116 @@ class AsyncClient:
                 raise
             except errors.APIError as exc:
                 if exc.status_code is not None and exc.status_code >= 500:
+                    self._fault_seen(job, "create")
                     await self._reconcile(job, exc)
                     return
                 self._reject(job, exc)  # refused (4xx): no task exists, nothing was paid
                 raise
             except (errors.APIConnectionError, errors.BadResponseError) as exc:
+                self._fault_seen(job, "create")
                 await self._reconcile(job, exc)
                 return
             self._adopt(job, state)
             return
 
+    def _not_sent(self, job: Job, message: str) -> None:
+        """The create never left this machine: nothing exists, nothing was paid, and the same
+        request may be sent again as it is (no force, no doubt to wait out)."""
+        self._faulted.pop(job.id, None)
+        error = {"code": "NotSent", "message": message}
+        self._update(
+            job, phase="rejected", status="failed", finished_at=time.time(), error_json=error
+        )
+
     def _reject(self, job: Job, exc: errors.APIError) -> None:
         """A refused create: the same request may be sent again later (it is not a job yet)."""
+        self._faulted.pop(job.id, None)
         self._update(job, phase="rejected", status="failed", finished_at=time.time(),
                      error_json={"code": exc.code or f"HTTP{exc.status_code}", "message": exc.message})  # fmt: skip
 
     def _adopt(self, job: Job, state: TaskState) -> None:
         self._update(job, task_id=state.task_id, phase="tracking", status=state.status,
                      raw_json=state.raw)  # fmt: skip
+        self._recovered(job)
         self._ensure_tracked(job)
 
+    def _unknown(self, job: Job, message: str) -> None:
+        """The create's fate cannot be told: the job says 'unknown' wherever it is shown."""
+        self._faulted.pop(job.id, None)
+        error = {"code": "UnknownOutcome", "message": message}
+        self._update(job, phase="unknown", status="unknown", error_json=error)
+
+    def _fault_seen(self, job: Job, step: str) -> None:
+        """Start the recovery clock of ``job`` (unless a fault already started it)."""
+        self._faulted.setdefault(job.id, (step, time.monotonic()))
+
+    def _recovered(self, job: Job) -> None:
+        """The step a fault broke has succeeded: record how long that took."""
+        seen = self._faulted.pop(job.id, None)
+        if seen is not None:
+            self.recoveries.append((job.id, seen[0], time.monotonic() - seen[1]))
+
+    def recovery_seconds(self) -> list[float]:
+        """Seconds from each fault this client saw to the step it broke succeeding: a lost or
+        refused create to its task adopted, a failed status round to the job's next good
+        read, a failed download to the video on disk, a job left by a dead process to it
+        being driven again, and a retried read to its success."""
+        http = self._http.recoveries if self._http is not None else []
+        return [seconds for _, _, seconds in self.recoveries] + list(http)
+
     async def _reconcile(self, job: Job, cause: Exception, *, grace: float = 1.0) -> None:
-        """A create whose answer we lost: find the task it made, or prove there is none."""
+        """A create whose answer we lost: find the task it made, or prove there is none.
+
+        The listing is read at once and then every second or so; a task that matches is
+        adopted as soon as it shows. Only when the sender's deadline has passed (a create
+        without an answer may still be worked on until then) does an empty listing prove that
+        nothing was made, and only then is the request sent again.
+        """
         assert self._http is not None
         request = self._wire_request(job)
         track = self._tracking(job)
         track.unanswered_creates += 1
+        provider = self.provider_name
         if self.dialect.reconcile_call(request, 1) is None:
-            self._update(
-                job, phase="unknown", error_json={"code": "UnknownOutcome", "message": str(cause)}
-            )
+            self._unknown(job, str(cause))
             raise errors.UnknownOutcomeError(
-                f"the create for {job.id} may or may not have reached {self.provider_name} ({cause}); "
-                f"{self.provider_name} has no task listing to check against, so nothing was resent. "
-                "Check the provider's console, then call client.resubmit(job) if you want it anyway.",
+                f"the create for {job.id} may or may not have reached {provider} ({cause}); "
+                f"{provider} has no task listing to check against, so nothing was resent.",
                 job=job,
             )
         sent = job._row.get("create_sent_at") or job.created_at
-        wait = grace
+        deadline = time.time() + grace  # an answer came (5xx, garbage): the server is done
         if not isinstance(cause, (errors.APIError, errors.BadResponseError)):
             # no answer at all (cut, or a process died): the server may still be working on
-            # it, so the listing proves nothing until the sender's timeout has passed
-            deadline = job._row.get("create_deadline") or sent + self.request_timeout
-            wait = max(grace, deadline - time.time())
-        await asyncio.sleep(wait)
-        known = self.ledger.task_ids(self.route)
+            # it, so an empty listing proves nothing until the sender's timeout has passed
+            deadline = max(deadline, job._row.get("create_deadline") or sent + self.request_timeout)
+        pause = RECONCILE_FIRST_PAUSE
         candidates: list[TaskState] = []
-        try:
-            page = 1
-            while page <= 20:
-                call = self.dialect.reconcile_call(request, page)
-                assert call is not None
-                tasks, more = self.dialect.parse_reconcile(await self._http.call(call))
-                for task in tasks:
-                    created = task.created_at
-                    if task.task_id in known or (created is not None and created < sent - 300):
-                        continue
-                    if self.dialect.matches(request, task):
-                        candidates.append(task)
-                if not more:
-                    break
-                page += 1
-        except errors.SeedanceError as exc:
-            self._update(
-                job, phase="unknown", error_json={"code": "UnknownOutcome", "message": str(exc)}
-            )
-            raise errors.UnknownOutcomeError(
-                f"the create for {job.id} got no answer and the task listing could not be read "
-                f"({exc}); nothing was resent. The next client on this workdir will check again.",
-                job=job,
-            ) from None
+        renewed = 0.0
+        while True:
+            final = time.time() >= deadline
+            if time.time() - renewed > LEASE_RENEW_SECONDS:  # no second client reconciles it
+                renewed = time.time()
+                self.ledger.renew_leases([job.id], self.owner)
+            try:
+                candidates, contested = await self._candidates(job, request, sent)
+            except errors.SeedanceError as exc:
+                if not final:
+                    log.info("task listing for %s not readable yet (%s)", job.id, exc)
+                    await asyncio.sleep(min(pause, max(0.0, deadline - time.time())))
+                    continue
+                self._unknown(job, str(exc))
+                raise errors.UnknownOutcomeError(
+                    f"the create for {job.id} got no answer and the task listing could not be "
+                    f"read ({exc}); nothing was resent.",
+                    job=job,
+                ) from None
+            if candidates and (final or not contested):
+                break  # one is ours; two or more cannot be told apart (waiting will not help)
+            if final:
+                break
+            await asyncio.sleep(min(pause, max(0.0, deadline - time.time())))
+            pause = min(RECONCILE_MAX_PAUSE, pause * 2)
         if len(candidates) == 1:
             log.info("reconciled %s with task %s", job.id, candidates[0].task_id)
             self._adopt(job, candidates[0])
@@ -435,14 +496,52 @@ class AsyncClient:
             await asyncio.sleep(min(8.0, 0.5 * 2**track.unanswered_creates))
             await self._create(job)
             return
-        self._update(job, phase="unknown", error_json={
-            "code": "UnknownOutcome",
-            "message": f"{len(candidates)} tasks could match; none adopted"})  # fmt: skip
+        self._unknown(job, f"{len(candidates)} tasks could match; none adopted")
         raise errors.UnknownOutcomeError(
-            f"the create for {job.id} got no answer and {len(candidates)} listed tasks could be it; "
-            "nothing was resent. Check the provider's console, then client.resubmit(job) if needed.",
+            f"the create for {job.id} got no answer and {len(candidates)} listed tasks could be "
+            "it; nothing was resent.",
             job=job,
         )
+
+    async def _candidates(
+        self, job: Job, request: VideoRequest, sent: float
+    ) -> tuple[list[TaskState], bool]:
+        """The listed tasks that could be the one ``request`` made, and whether any of them
+        could as well be a sibling's whose own create is still unanswered (then it is not
+        ours to take yet: that sibling's answer may still come and claim it)."""
+        assert self._http is not None
+        # read the ledger before the listing: a sibling that adopts its task meanwhile is
+        # then still counted as unanswered, never missed in both sets
+        known = self.ledger.task_ids(self.route)
+        siblings: list[VideoRequest] = []
+        for row in self.ledger.unbound(self.route, since=sent - 3600):
+            if row["id"] == job.id:
+                continue
+            other = self._jobs.get(row["id"])
+            if other is not None:
+                base = other.request
+            else:
+                base = VideoRequest.model_validate(_request_from_json(row["request_json"]))
+            wire = self._sent_request(base, row.get("seed"))
+            if wire is not None:
+                siblings.append(wire)
+        candidates: list[TaskState] = []
+        page = 1
+        while page <= 20:
+            call = self.dialect.reconcile_call(request, page)
+            assert call is not None
+            tasks, more = self.dialect.parse_reconcile(await self._http.call(call))
+            for task in tasks:
+                created = task.created_at
+                if task.task_id in known or (created is not None and created < sent - 300):
+                    continue
+                if self.dialect.matches(request, task):
+                    candidates.append(task)
+            if not more:
+                break
+            page += 1
+        contested = any(self.dialect.matches(w, t) for w in siblings for t in candidates)
+        return candidates, contested
 
     # tracking -----------------------------------------------------------------------------
     def _update(self, job: Job, **fields: Any) -> None:
@@ -476,9 +575,10 @@ class AsyncClient:
 
     async def _reconcile_quietly(self, job: Job) -> None:
         self._creating.add(job.id)
+        self._fault_seen(job, "create")
         try:
             await self._reconcile(job, RuntimeError("a previous process died while creating"))
-        except errors.UnknownOutcomeError as exc:
+        except errors.SeedanceError as exc:  # unknown, or a resend that could not go out
             log.warning("%s", exc)
         finally:
             self._creating.discard(job.id)
@@ -613,7 +713,12 @@ class AsyncClient:
                 await asyncio.gather(*(one(j) for j in mine))
         except errors.RateLimitError as exc:
             retry_after = exc.retry_after or self.poll.max_interval
-        except (errors.APIError, errors.APIConnectionError, errors.BadResponseError) as exc:
+        except errors.BadResponseError as exc:
+            # the provider is up and answered, only not in its contract's shape (a partial
+            # listing, say): no reason to back off further than the usual pace
+            log.warning("status read answered badly (%s); reading again", exc)
+            retry_after = self._interval(mine)
+        except (errors.APIError, errors.APIConnectionError) as exc:
             log.warning("status read failed (%s); backing off", exc)
             retry_after = self.poll.max_interval
         now = loop.time()
@@ -623,11 +728,13 @@ class AsyncClient:
             for job in mine:
                 state = states.get(str(job.task_id))
                 if retry_after is not None:
+                    self._fault_seen(job, "status")
                     self._next_poll[job.id] = now + retry_after
                     continue
                 if state is None:
                     self._missing(job)
                     continue
+                self._recovered(job)
                 self._apply_state(job, state)
                 if job.phase == "tracking":
                     self._next_poll[job.id] = started + self._interval([job])
@@ -762,13 +869,16 @@ class AsyncClient:
                                    max_bytes=64 * 1024 * 1024, expect=b"PNG")  # fmt: skip
                 break
             except URLExpired:
+                self._fault_seen(job, "download")
                 state = None  # re-read the task for a fresh signed URL
                 failures += 1
             except DownloadCapExceeded as exc:
+                self._faulted.pop(job.id, None)
                 self._fail_download(job, exc)
                 return
             except (errors.DownloadError, errors.APIError, errors.APIConnectionError,
                     errors.BadResponseError) as exc:  # fmt: skip
+                self._fault_seen(job, "download")
                 log.warning("download of %s failed (%s); retrying", job.id, exc)
                 grew = part.exists() and part.stat().st_size > have
                 failures = 0 if grew else failures + 1  # a cut that made progress is not a failure
@@ -795,6 +905,7 @@ class AsyncClient:
         if state.seed is not None:
             fields["seed"] = state.seed
         self._update(job, **fields)
+        self._recovered(job)
 
     def _fail_download(self, job: Job, exc: Exception) -> None:
         self._update(job, phase="done", status="failed", finished_at=time.time(),

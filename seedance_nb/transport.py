@@ -8,9 +8,13 @@ never sent over plain ``http://`` unless the host is loopback.
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import json
 import random
+import socket
+import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -149,6 +153,7 @@ class ProviderHTTP:
         )
         self.retry = retry or RetryPolicy()
         self.requests_sent = 0
+        self.recoveries: list[float] = []  # seconds from a failed attempt to a call's success
 
     def _headers(self) -> dict[str, str]:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -162,13 +167,15 @@ class ProviderHTTP:
         self.requests_sent += 1
         try:
             response = await _send_capped(self.client, request, MAX_JSON_BYTES, self.provider)
-        except httpx.TimeoutException as exc:
-            raise errors.APIConnectionError(
-                f"{self.provider}: {call.method} {call.path} timed out ({exc.__class__.__name__})"
-            ) from None
         except httpx.HTTPError as exc:
+            reason = not_sent_reason(exc)
+            if reason is not None:  # it never left: say so, and that nothing was charged
+                host = urlsplit(self.base_url).netloc
+                raise errors.NotSentError(self.provider, host, reason) from None
+            # it may have arrived: the answer, not the request, is what was lost
+            what = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
             raise errors.APIConnectionError(
-                f"{self.provider}: {call.method} {call.path} failed ({exc.__class__.__name__})"
+                f"{self.provider}: {call.method} {call.path} {what} ({exc.__class__.__name__})"
             ) from None
         body = (
             decode_json(response, self.provider)
@@ -181,6 +188,7 @@ class ProviderHTTP:
         """Send ``call``; retry if it is idempotent; return the JSON body or raise APIError."""
         attempts = self.retry.attempts if call.idempotent else 1
         last: Exception | None = None
+        failed_at: float | None = None  # when the first failed attempt of this call ended
         for attempt in range(attempts):
             retry_after: float | None = None
             try:
@@ -191,6 +199,8 @@ class ProviderHTTP:
                 last = exc
             else:
                 if status < 300:
+                    if failed_at is not None:
+                        self.recoveries.append(time.monotonic() - failed_at)
                     return body
                 if 300 <= status < 400:
                     raise errors.BadResponseError(
@@ -201,6 +211,8 @@ class ProviderHTTP:
                     raise err
                 last = err
                 retry_after = retry_after_seconds(headers)
+            if failed_at is None:
+                failed_at = time.monotonic()
             if attempt + 1 < attempts:
                 await asyncio.sleep(self.retry.delay(attempt, retry_after))
         assert last is not None
@@ -209,6 +221,53 @@ class ProviderHTTP:
     async def aclose(self) -> None:
         if self._own_client:
             await self.client.aclose()
+
+
+def not_sent_reason(exc: BaseException) -> str | None:
+    """Why a request provably never left this machine, or None when it may have arrived.
+
+    httpcore raises ``ConnectError``/``ConnectTimeout`` only while opening the connection
+    (TCP connect, TLS handshake) and ``ProxyError`` only while setting up a proxy tunnel:
+    in each, not a byte of the request was written. A read or write error, a read timeout,
+    or a connection closed mid-answer may come after the server took the request in.
+    """
+    if isinstance(exc, httpx.ProxyError):
+        return "the proxy refused the connection"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connection timed out"
+    if not isinstance(exc, httpx.ConnectError):
+        return None
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain and len(chain) < 10:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for cause in chain:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate not accepted ({cause.verify_message})"
+        if isinstance(cause, ssl.SSLError) or type(cause).__name__ in _TLS_STREAM_ERRORS:
+            return "TLS handshake failed"
+    for cause in chain:
+        if isinstance(cause, socket.gaierror):
+            return "name not resolved"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, TimeoutError):
+            return "connection timed out"
+        if isinstance(cause, OSError) and cause.errno in _ERRNO_REASONS:
+            return _ERRNO_REASONS[cause.errno]
+    return "connection failed"
+
+
+# anyio's stream errors: httpcore turns them into ConnectError only inside start_tls (the
+# TCP connect maps plain OSErrors), so under a ConnectError they mean the handshake broke
+_TLS_STREAM_ERRORS = ("EndOfStream", "BrokenResourceError")
+_ERRNO_REASONS = {
+    errno.ENETUNREACH: "network unreachable",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ECONNRESET: "connection reset while connecting",
+    errno.EADDRNOTAVAIL: "address not available",
+}
 
 
 async def _send_capped(

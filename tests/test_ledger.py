@@ -5,16 +5,25 @@ from __future__ import annotations
 import sqlite3
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from seedance_nb.ledger import SCHEMA, Ledger
 
+_CLAIM: dict[str, Any] = {
+    "route": "r",
+    "provider": "ark",
+    "tier": "t",
+    "model_id": "m",
+    "prompt": "p",
+    "request": {"prompt": "p"},
+    "owner": "o",
+}
+
 
 def _claim(ledger: Ledger, n: int) -> str:
-    row, fresh = ledger.claim(route="r", request_hash=f"h{n}", provider="ark", tier="t",
-                              model_id="m", prompt="p", request={"prompt": "p"}, owner="o",
-                              force=False)  # fmt: skip
+    row, fresh = ledger.claim(request_hash=f"h{n}", force=False, **_CLAIM)
     assert fresh
     return str(row["id"])
 
@@ -43,7 +52,9 @@ def test_a_failing_batch_writes_nothing(tmp_path: Path) -> None:
         ledger.update(a, status="running")
         ledger.update(b, status="succeeded")
     assert {k: v["status"] for k, v in ledger.get_many([a, b, "nope"]).items()} == {
-        a: "running", b: "succeeded"}  # fmt: skip
+        a: "running",
+        b: "succeeded",
+    }
     ledger.close()
 
 
@@ -72,4 +83,31 @@ def test_background_checkpoints_leave_commits_in_the_wal_until_checkpoint(tmp_pa
     assert rows_in_main_file() == (0, 0)
     assert ledger.checkpoint() == 0
     assert rows_in_main_file() == (300, 300)
+    ledger.close()
+
+
+def test_unbound_lists_the_creates_whose_task_could_still_be_theirs(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    creating, unknown, tracking, rejected, old = (_claim(ledger, n) for n in range(5))
+    ledger.update(unknown, phase="unknown", status="unknown")
+    ledger.update(tracking, phase="tracking", task_id="cgt-1")
+    ledger.update(rejected, phase="rejected", status="failed")
+    ledger.update(old, created_at=1.0)
+    since = ledger.get(creating)["created_at"] - 60  # type: ignore[index]
+    assert {r["id"] for r in ledger.unbound("r", since=since)} == {creating, unknown}
+    assert ledger.unbound("other route", since=0) == []
+    assert old in {r["id"] for r in ledger.unbound("r", since=0)}
+    ledger.close()
+
+
+def test_a_request_that_never_left_may_be_claimed_again(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    first = _claim(ledger, 1)
+    ledger.update(first, phase="rejected", status="failed")  # what a NotSentError leaves
+    again, fresh = ledger.claim(request_hash="h1", force=False, **_CLAIM)
+    assert fresh and again["id"] != first
+    # an unknown outcome is not claimed again without force: it may have made a paid task
+    ledger.update(again["id"], phase="unknown", status="unknown")
+    same, fresh = ledger.claim(request_hash="h1", force=False, **_CLAIM)
+    assert not fresh and same["id"] == again["id"] and same["status"] == "unknown"
     ledger.close()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pickle
+import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -298,3 +301,126 @@ def test_a_huge_announced_body_is_refused_before_reading() -> None:
         200, headers={"content-length": str(10**12)}, content=b"{}"))  # fmt: skip
     with pytest.raises(errors.BadResponseError, match="announced a 1,000,000,000,000-byte body"):
         call(http, GET)
+
+
+# ----------------------------------------------------------------------------- sent, or provably not
+
+
+@pytest.mark.parametrize(
+    "exc,reason",
+    [
+        (httpx.ConnectError("refused"), "connection failed"),
+        (httpx.ConnectTimeout("slow"), "connection timed out"),
+        (httpx.ProxyError("407 Proxy Authentication Required"), "the proxy refused the connection"),
+    ],
+)
+def test_a_request_that_never_left_is_told_apart(exc: httpx.HTTPError, reason: str) -> None:
+    def boom(request: httpx.Request) -> httpx.Response:
+        raise exc
+
+    http, seen = session(boom)
+    with pytest.raises(errors.NotSentError) as info:
+        call(http, CREATE)
+    assert len(seen) == 1 and info.value.reason == reason and info.value.host == "ark.example.com"
+    assert str(info.value) == (
+        f"could not reach ark at ark.example.com: {reason}; nothing was sent, nothing was charged"
+    )
+    assert isinstance(info.value, errors.APIConnectionError) and KEY not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        httpx.ReadTimeout("no answer"),
+        httpx.ReadError("reset"),
+        httpx.WriteError("broken pipe"),
+        httpx.WriteTimeout("stuck"),
+        httpx.RemoteProtocolError("closed without a response"),
+        httpx.PoolTimeout("no connection free"),
+    ],
+)
+def test_a_request_that_may_have_arrived_is_not_called_unsent(exc: httpx.HTTPError) -> None:
+    def boom(request: httpx.Request) -> httpx.Response:
+        raise exc
+
+    http, _ = session(boom)
+    with pytest.raises(errors.APIConnectionError) as info:
+        call(http, CREATE)
+    assert not isinstance(info.value, errors.NotSentError)
+    assert "nothing was sent" not in str(info.value)
+
+
+def _real_session(base_url: str) -> ProviderHTTP:
+    return ProviderHTTP(ARK, base_url, Secret(KEY), retry=RetryPolicy(attempts=1), timeout=5.0)
+
+
+def _send_create(http: ProviderHTTP) -> errors.SeedanceError:
+    async def go() -> errors.SeedanceError:
+        try:
+            await http.call(CREATE)
+        except errors.SeedanceError as exc:
+            return exc
+        finally:
+            await http.aclose()
+        raise AssertionError("the create went through")
+
+    return asyncio.run(go())
+
+
+def test_a_closed_port_reads_connection_refused() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exc = _send_create(_real_session(f"http://127.0.0.1:{port}/api/v3"))
+    assert isinstance(exc, errors.NotSentError) and exc.reason == "connection refused"
+    assert exc.host == f"127.0.0.1:{port}"
+
+
+def test_a_tls_handshake_that_fails_reads_tls() -> None:
+    # a loopback server that takes the connection and closes it without speaking TLS
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        def close_all() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    conn, _ = server.accept()
+                    conn.recv(64)
+                    conn.close()
+
+        threading.Thread(target=close_all, daemon=True).start()
+        exc = _send_create(_real_session(f"https://127.0.0.1:{port}/api/v3"))
+    assert isinstance(exc, errors.NotSentError) and exc.reason == "TLS handshake failed", exc
+
+
+def test_a_request_cut_after_it_was_read_may_have_arrived() -> None:
+    # the server reads the whole request, then closes without answering: it may have acted
+    got = bytearray()
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        def read_then_close() -> None:
+            conn, _ = server.accept()
+            while b"\r\n\r\n" not in got:
+                got.extend(conn.recv(4096))
+            conn.close()
+
+        threading.Thread(target=read_then_close, daemon=True).start()
+        exc = _send_create(_real_session(f"http://127.0.0.1:{port}/api/v3"))
+    assert got.startswith(b"POST /api/v3/contents/generations/tasks")
+    assert isinstance(exc, errors.APIConnectionError) and not isinstance(exc, errors.NotSentError)
+
+
+def test_a_retried_read_records_how_long_it_took_to_recover() -> None:
+    http, seen = session(
+        sequence(err(503, "ServerOverloaded"), httpx.Response(200, json={"id": "cgt-1"}))
+    )
+    assert call(http, GET) == {"id": "cgt-1"} and len(seen) == 2
+    assert len(http.recoveries) == 1 and 0 <= http.recoveries[0] < 1.0
+    http, _ = session(lambda r: httpx.Response(200, json={"id": "cgt-1"}))
+    call(http, GET)
+    assert http.recoveries == []  # nothing failed, nothing to recover from
