@@ -123,6 +123,9 @@ class AsyncClient:
         # (job id, step, seconds) from a fault the client saw to the broken step succeeding
         self.recoveries: list[tuple[str, str, float]] = []
         self._faulted: dict[str, tuple[str, float]] = {}  # job id → (step, monotonic time seen)
+        self._round_failed_at: float | None = (
+            None  # a failed status round: one fault, not one per job
+        )
         self._receivers: list[CallbackReceiver] = []
 
     # properties ---------------------------------------------------------------------------
@@ -427,9 +430,9 @@ class AsyncClient:
 
     def recovery_seconds(self) -> list[float]:
         """Seconds from each fault this client saw to the step it broke succeeding: a lost or
-        refused create to its task adopted, a failed status round to the job's next good
-        read, a failed download to the video on disk, a job left by a dead process to it
-        being driven again, and a retried read to its success."""
+        refused create to its task adopted, a failed status round to the next good round, a
+        failed download to the video on disk, a job left by a dead process to it being
+        driven again, and a read retried inside one call to its success."""
         http = self._http.recoveries if self._http is not None else []
         return [seconds for _, _, seconds in self.recoveries] + list(http)
 
@@ -724,11 +727,15 @@ class AsyncClient:
         now = loop.time()
         if retry_after is not None:
             self._backoff_until = now + retry_after
+            if self._round_failed_at is None:
+                self._round_failed_at = time.monotonic()
+        elif self._round_failed_at is not None:
+            self.recoveries.append(("*", "status", time.monotonic() - self._round_failed_at))
+            self._round_failed_at = None
         with self.ledger.batch():
             for job in mine:
                 state = states.get(str(job.task_id))
                 if retry_after is not None:
-                    self._fault_seen(job, "status")
                     self._next_poll[job.id] = now + retry_after
                     continue
                 if state is None:
