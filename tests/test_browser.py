@@ -1,81 +1,38 @@
-"""End to end in a real browser: JupyterLab + headless Chromium run 01-quickstart.
+"""End to end in a real browser: JupyterLab + headless Chromium, driven as a user drives it.
 
-JupyterLab serves a copy of ``notebooks/01-quickstart.ipynb`` (so the repository's notebook
-and workdir stay untouched); Playwright runs all cells and checks that the ``<video>`` the
-task view shows is served by jupyter-server and actually plays.
+One JupyterLab serves copies of two tutorials, each in its own folder (so each kernel has its
+own workdir, and the repository's notebooks stay untouched):
+
+* ``01-quickstart``: Run All; the magic's live view goes through running before its video,
+  the kernel answers the next cell meanwhile, and the ``<video>`` is served by jupyter-server
+  and plays.
+* ``04-form``: Run All, then change the model, write a prompt and click **Submit** with the
+  mouse. The click reaches the kernel as a comm message, which ipykernel 7 may handle on a
+  subshell thread: the path that once failed with "an AsyncClient is bound to the event loop
+  that first used it". The video inside the widget plays (served next to the notebook,
+  ``currentTime`` advancing), a 9:16 video fits the window, Cancel on a running job says why
+  it cannot stop it, and screenshots of the form in the light and the dark theme are saved
+  under ``artifacts/``.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import sync_playwright
+from browser_support import ARGS, ARTIFACTS, CHROMIUM, jupyterlab, menu, open_notebook
+from playwright.sync_api import Locator, Page, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
+QUICKSTART = "quickstart/01-quickstart.ipynb"
+FORM = "form/04-form.ipynb"
+VIEWPORT = {"width": 1400, "height": 1000}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture()
-def lab(tmp_path: Path) -> Iterator[str]:
-    root = tmp_path / "notebooks"
-    root.mkdir()
-    shutil.copy(ROOT / "notebooks" / "01-quickstart.ipynb", root)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.endswith("API_KEY") and k not in ("SEEDANCE_EMULATOR_SPEED", "SEEDANCE_PROVIDER",
-                                                      "SEEDANCE_WORKDIR")}  # fmt: skip
-    env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "jupyter-config")
-    env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "jupyter-runtime")
-    env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "lab-settings")
-    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "lab-workspaces")
-    log = open(tmp_path / "lab.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--IdentityProvider.token=",
-         "--ServerApp.password=", "--allow-root", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-         "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((tmp_path / "lab.log").read_text()[-3000:]) from None
-                time.sleep(0.3)
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with jupyterlab(tmp_path_factory.mktemp("lab"), [QUICKSTART, FORM]) as url:
         yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-        log.close()
 
 
 # Records, with timestamps, every text the task view shows, when the cell after the magic
@@ -108,22 +65,12 @@ def test_quickstart_plays_in_jupyterlab(lab: str) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{lab}/lab/tree/01-quickstart.ipynb")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-            select = page.get_by_role("button", name="Select", exact=True)
-            try:  # JupyterLab may ask which kernel to start
-                select.click(timeout=10_000)
-            except PlaywrightTimeout:
-                pass
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                   timeout=60_000)  # fmt: skip
-            page.get_by_role("menuitem", name="Edit", exact=True).click()
-            page.get_by_role("menuitem", name="Clear Outputs of All Cells", exact=True).click()
+            page = browser.new_page(viewport=VIEWPORT)
+            open_notebook(page, lab, QUICKSTART)
+            menu(page, "Edit", "Clear Outputs of All Cells")
             page.wait_for_function("() => !document.querySelector('.jp-OutputArea video')")
             page.evaluate(RECORD_TIMELINE)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            menu(page, "Run", "Run All Cells")
             # the last cell (the 1080p refusal) has run once its one-line error is shown
             page.wait_for_function(
                 "() => document.querySelector('.jp-Notebook').innerText"
@@ -163,3 +110,116 @@ def test_quickstart_plays_in_jupyterlab(lab: str) -> None:
     assert video["width"] == 864
     assert not video["paused"]
     assert video["time"] != first[0]["time"]  # playing (looped, so compare, not order)
+
+
+FORM_VIDEOS = """() => Array.from(document.querySelectorAll('.jp-OutputArea video')).map(v => {
+    const box = v.getBoundingClientRect();
+    return {src: v.currentSrc.split('?')[0], ready: v.readyState, error: v.error && v.error.code,
+            width: v.videoWidth, height: v.videoHeight, time: v.currentTime, paused: v.paused,
+            boxHeight: box.height, boxWidth: box.width};
+})"""
+
+
+def field(page: Page, kind: str, label: str) -> Locator:
+    """The form's widget of ``kind`` (dropdown, textarea, button) by its visible label."""
+    if kind == "button":
+        return page.locator("button.jupyter-button", has_text=label)
+    tag = {"dropdown": "select", "textarea": "textarea", "text": "input"}[kind]
+    return page.locator(f".widget-{kind}:has(label:text-is('{label}')) {tag}").first
+
+
+def videos(page: Page) -> list[dict[str, Any]]:
+    return page.evaluate(FORM_VIDEOS)  # type: ignore[no-any-return]
+
+
+def top_of_form(page: Page) -> None:
+    """Scroll the notebook so the form starts at the top of the window (for the screenshots)."""
+    page.evaluate(
+        """() => document.querySelector('.widget-dropdown select')
+                    .closest('.jp-OutputArea-output').scrollIntoView({block: 'start'})"""
+    )
+    page.wait_for_timeout(500)
+
+
+def submit(page: Page, prompt: str) -> None:
+    box = field(page, "textarea", "Prompt")
+    box.click()
+    box.press("Control+a")
+    box.press_sequentially(prompt, delay=5)
+    button = field(page, "button", "Submit")
+    button.scroll_into_view_if_needed()
+    button.click()
+
+
+def test_the_form_works_from_real_clicks(lab: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport=VIEWPORT)
+        try:
+            open_notebook(page, lab, FORM)
+            menu(page, "Run", "Run All Cells")
+            # the tutorial's own submission (from code) finishes and prints its status
+            page.wait_for_function(
+                "() => document.querySelector('.jp-Notebook').innerText.includes('succeeded ')",
+                timeout=90_000,
+            )
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            page.wait_for_function(  # the tutorial's video is loaded, so it is not taken for ours
+                """() => { const vs = Array.from(document.querySelectorAll('.jp-OutputArea video'));
+                           return vs.length > 0 && vs.every(v => v.readyState >= 2); }""",
+                timeout=30_000,
+            )
+            before = {v["src"] for v in videos(page)}
+
+            # 1. change the model, pick a tall 9:16 720p video, and click Submit
+            model = field(page, "dropdown", "Model")
+            model.scroll_into_view_if_needed()
+            model.select_option("seedance-1.0-pro-fast")
+            field(page, "dropdown", "Ratio").select_option("9:16")
+            field(page, "dropdown", "Resolution").select_option("720p")
+            submit(page, "A lighthouse keeper climbs the stairs, filmed upright for a phone")
+            page.wait_for_function(
+                """(before) => Array.from(document.querySelectorAll('.jp-OutputArea video'))
+                    .some(v => !before.includes(v.currentSrc.split('?')[0]) && v.readyState >= 2)""",
+                arg=sorted(before),
+                timeout=90_000,
+            )
+            assert "submit failed" not in page.locator(".jp-Notebook").inner_text()
+            new = [v for v in videos(page) if v["src"] not in before]
+            page.wait_for_timeout(1500)
+            later = [v for v in videos(page) if v["src"] == new[0]["src"]]
+            top_of_form(page)
+            page.screenshot(path=str(ARTIFACTS / "browser-form-light.png"))
+
+            # 2. a long job: Cancel while it runs says why Ark cannot stop it
+            submit(page, "A slow pan across a mountain range at dawn [[slow]]")
+            # (by its text: the icon's glyph is part of the button's accessible name)
+            cancel = page.locator("button.widget-button:text-is('Cancel')").first  # newest on top
+            page.locator(".seedance-status-running").first.wait_for(timeout=60_000)
+            cancel.click()
+            reason = page.get_by_text("cannot stop a running task; it will finish and be billed")
+            reason.first.wait_for(timeout=20_000)
+            refused = page.locator("button.jupyter-button", has_text="Cannot cancel")
+            assert refused.is_disabled()
+
+            # 3. the dark theme, chosen from the Settings menu
+            menu(page, "Settings", "Theme", "JupyterLab Dark")
+            page.wait_for_selector("body[data-jp-theme-light='false']", state="attached")
+            top_of_form(page)
+            page.screenshot(path=str(ARTIFACTS / "browser-form-dark.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "browser-form-failed.png"), full_page=True)
+            (ARTIFACTS / "browser-form-failed.html").write_text(page.content())
+            raise
+        finally:
+            browser.close()
+
+    shown = new[0]
+    # served by jupyter-server next to the notebook (in its folder), not resolved against
+    # the page's /lab/… URL
+    assert "/files/form/seedance-output/videos/" in shown["src"], shown
+    assert "/lab/" not in shown["src"]
+    assert shown["error"] is None and shown["height"] > shown["width"]  # 9:16
+    assert later and later[0]["time"] != shown["time"] and not later[0]["paused"]  # it plays
+    assert 0 < shown["boxHeight"] <= VIEWPORT["height"], shown  # fits the window

@@ -1,50 +1,65 @@
-"""``sd.form()``: an ipywidgets form whose choices follow the chosen model's offer.
+"""``sd.form()``: an ipywidgets form for one request, with a widget for every parameter.
 
-Model, prompt (with live ``[Image N]`` lint against the attached files), ratio, resolution and
-duration limited to what the tier sells, audio, seed, reference uploads, and a token/cost
-estimate. Submit shows the live task view below the form.
+The widgets are generated from :data:`seedance_nb.params.PARAMS`, the same declaration the
+Python API, the CLI and the magic use, so the form offers every request parameter: closed
+sets as dropdowns that follow the chosen model's offer, switches, numbers and text, uploads
+(or a path / URL) for media, ``KEY=VALUE`` pairs for provider options. A parameter the offer
+does not take is disabled, and its tooltip says so. The prompt is linted live against the
+attached media and the estimate updates as you go. **Submit** shows the live task view below
+the form; the button works from a real click, whatever thread ipykernel runs it on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
+import re
+import shlex
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .. import catalog
 from ..errors import InvalidRequest, SeedanceError
+from ..params import BY_NAME, PARAMS, Param, parse_option
 from ..prompt import lint_references
 from . import html as h
 from .runner import PendingJob, get_client
-from .view import TaskView, launch
+from .view import WidgetTaskView, launch
+
+__all__ = ["Form", "WidgetTaskView", "form"]
+
+# the first screen; every other parameter sits under "More parameters"
+MAIN = ("model", "ratio", "resolution", "duration", "generate_audio", "seed",
+        "images", "videos", "audios")  # fmt: skip
+LABELS = {"generate_audio": "Audio", "duration": "Duration (s)", "return_last_frame": "Last frame out",
+          "callback_url": "Callback URL"}  # fmt: skip
+# the value a dropdown takes when the user has not chosen one the offer allows
+PREFERRED: dict[str, Any] = {"ratio": "16:9", "resolution": "480p", "duration": 5}
+TRI_STATE = (("provider default", None), ("on", True), ("off", False))
+_STYLE = {"description_width": "8em"}
 
 
-class WidgetTaskView(TaskView):
-    """A task view painted into an ``ipywidgets.HTML`` (works inside other widgets)."""
+def _label(p: Param) -> str:
+    return LABELS.get(p.name, p.name.replace("_", " ").capitalize())
 
-    def __init__(self, label: str, display: str = "relative") -> None:
-        import ipywidgets as w
 
-        super().__init__(label, display, cancel_button=False)
-        self.widget = w.HTML(self.html)
-        self.cancel_button = w.Button(description="Cancel", icon="stop", button_style="warning")
-        self.cancel_button.on_click(lambda _b: self.cancel())
-        self.box = w.VBox([self.widget, self.cancel_button])
+def _help(p: Param) -> str:
+    """The parameter's help line, without the magic-only sentence."""
+    return p.help.split(" In the magic")[0]
 
-    def show(self) -> WidgetTaskView:
-        return self
 
-    def _paint(self, force: bool = False) -> None:
-        job = self.job
-        if job is not None and not self.html.startswith('<div class="seedance-error'):
-            self.html = h.job_html(job, self.display_mode)
-        self.widget.value = self.html
-        if self._final:
-            self.cancel_button.layout.display = "none"
+def _split_refs(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,\n]", text or "") if part.strip()]
 
 
 class Form:
-    """The widgets; ``form.submit()`` (or the Submit button) starts a job below the form."""
+    """The widgets; ``form.submit()`` (or the Submit button) starts a job below the form.
+
+    ``form.widgets`` maps every request parameter's name to its widget; ``form.refs`` maps
+    each media parameter to the text field for a path, URL or ``asset://`` id beside its
+    upload.
+    """
 
     def __init__(
         self,
@@ -58,75 +73,171 @@ class Form:
 
         self.client = get_client(provider, workdir)
         self.display_mode = display
-        spec = self.client.provider
-        tiers = list(catalog.available_tiers(spec))
-        style = {"description_width": "7em"}
-        self.model = w.Dropdown(options=tiers, value=model if model in tiers else tiers[0],
-                                description="Model", style=style)  # fmt: skip
-        self.prompt = w.Textarea(
-            placeholder="Describe the video; name attached media as [Image 1], [Video 1] …",
-            description="Prompt", layout=w.Layout(width="100%", height="6em"), style=style,
-        )  # fmt: skip
-        self.lint = w.HTML()
-        self.ratio = w.Dropdown(description="Ratio", style=style)
-        self.resolution = w.Dropdown(description="Resolution", style=style)
-        self.duration = w.Dropdown(description="Duration (s)", style=style)
-        self.audio = w.Checkbox(description="Audio", value=True, indent=False)
-        self.seed = w.Text(description="Seed", placeholder="random", style=style)
-        self.images = w.FileUpload(accept="image/*", multiple=True, description="Images")
-        self.videos = w.FileUpload(accept="video/*", multiple=True, description="Videos")
-        self.audios = w.FileUpload(accept="audio/*", multiple=True, description="Audios")
-        self.estimate = w.HTML()
-        self.submit_button = w.Button(description="Submit", button_style="primary", icon="play")
-        self.results = w.VBox()
+        self.tiers = list(catalog.available_tiers(self.client.provider))
         self.views: list[WidgetTaskView] = []
         self.pending: list[PendingJob] = []
+        self._user: dict[str, Any] = {}  # what the user chose, restored when an offer allows it
+        self._quiet_depth = 0
+        self.widgets: dict[str, Any] = {}
+        self.refs: dict[str, Any] = {}
+        first = model if model in self.tiers else self.tiers[0]
+        for p in PARAMS:
+            self.widgets[p.name] = self._make(p, first)
+        self.prompt = w.Textarea(
+            placeholder="Describe the video; name attached media as [Image 1], [Video 1] …",
+            description="Prompt", layout=w.Layout(width="100%", height="6em"), style=_STYLE,
+        )  # fmt: skip
+        self.lint = w.HTML()
+        self.estimate = w.HTML()
+        self.submit_button = w.Button(
+            description="Submit", button_style="primary", icon="play",
+            tooltip="Create the task; its live view appears below",
+        )  # fmt: skip
+        self.results = w.VBox()
+        # the names the tutorials and tests use
+        self.model = self.widgets["model"]
+        self.ratio = self.widgets["ratio"]
+        self.resolution = self.widgets["resolution"]
+        self.duration = self.widgets["duration"]
+        self.audio = self.widgets["generate_audio"]
+        self.seed = self.widgets["seed"]
+        self.images = self.widgets["images"]
+        self.videos = self.widgets["videos"]
+        self.audios = self.widgets["audios"]
+
         self._follow_offer()
         self.model.observe(lambda _c: self._follow_offer(), "value")
-        for widget in (self.prompt, self.ratio, self.resolution, self.duration, self.audio,
-                       self.seed, self.images, self.videos, self.audios):  # fmt: skip
+        for name, widget in self.widgets.items():
+            if name != "model":
+                widget.observe(lambda change, n=name: self._changed(n, change), "value")
+        for widget in (self.prompt, *self.refs.values()):
             widget.observe(lambda _c: self._refresh(), "value")
         self.submit_button.on_click(lambda _b: self.submit())
-        self.widget = w.VBox([
-            self.model, self.prompt, self.lint,
-            w.HBox([self.ratio, self.resolution, self.duration]),
-            w.HBox([self.audio, self.seed]),
-            w.HBox([self.images, self.videos, self.audios]),
-            self.estimate, self.submit_button, self.results,
-        ])  # fmt: skip
+        self.widget = w.VBox(
+            [self.model, self.prompt, self.lint, *self._rows(MAIN[1:], main=True),
+             self._advanced(), self.estimate, self.submit_button, self.results]
+        )  # fmt: skip
+        self._refresh()
+
+    # widgets ----------------------------------------------------------------------------
+    def _make(self, p: Param, model: str) -> Any:
+        """The widget for one parameter, chosen by its kind."""
+        import ipywidgets as w
+
+        label, tip = _label(p), _help(p)
+        if p.name == "model":
+            return w.Dropdown(options=self.tiers, value=model, description=label, style=_STYLE,
+                              tooltip=tip)  # fmt: skip
+        if p.name == "generate_audio":  # a plain switch: the offer says what "default" means
+            return w.Checkbox(description=label, value=True, indent=False, tooltip=tip)
+        if p.kind == "bool":
+            return w.Dropdown(options=TRI_STATE, value=None, description=label, style=_STYLE,
+                              tooltip=tip)  # fmt: skip
+        if p.kind == "choice" or (p.kind == "int" and p.choices(self._offer(model)) is not None):
+            return w.Dropdown(description=label, style=_STYLE, tooltip=tip)
+        if p.kind in ("media", "media_list"):
+            many = p.kind == "media_list"
+            self.refs[p.name] = w.Text(
+                description=f"{label} refs" if many else f"{label} ref", style=_STYLE,
+                placeholder="paths, URLs or asset://IDs, comma-separated" if many
+                else "a path, URL or asset://ID",
+                tooltip=f"{tip} (instead of or besides an upload)",
+                layout=w.Layout(width="100%"),
+            )  # fmt: skip
+            return w.FileUpload(accept=f"{p.media_kind}/*", multiple=many, description=label,
+                                tooltip=tip)  # fmt: skip
+        placeholder = {"int": p.default_text or "", "text": p.metavar or "",
+                       "mapping": "KEY=VALUE KEY2=VALUE2"}.get(p.kind, "")  # fmt: skip
+        return w.Text(description=label, placeholder=placeholder, style=_STYLE, tooltip=tip,
+                      layout=w.Layout(width="100%" if p.kind != "int" else "auto"))  # fmt: skip
+
+    def _rows(self, names: tuple[str, ...], *, main: bool) -> list[Any]:
+        """Lay ``names`` out a few to a row: choices, switches and numbers, then media."""
+        import ipywidgets as w
+
+        ps = [BY_NAME[n] for n in names]
+        media = [p for p in ps if p.kind in ("media", "media_list")]
+        small = [p for p in ps if p not in media and p.kind not in ("text", "mapping")]
+        wide = [p for p in ps if p.kind in ("text", "mapping")]
+        rows: list[Any] = []
+        for i in range(0, len(small), 3):
+            rows.append(w.HBox([self.widgets[p.name] for p in small[i : i + 3]]))
+        if main:
+            rows.append(w.HBox([self.widgets[p.name] for p in media]))
+        else:
+            rows.extend(w.HBox([self.widgets[p.name], self.refs[p.name]]) for p in media)
+        rows.extend(self.widgets[p.name] for p in wide)
+        return rows
+
+    def _advanced(self) -> Any:
+        import ipywidgets as w
+
+        rest = tuple(p.name for p in PARAMS if p.name not in MAIN)
+        refs = [self.refs[n] for n in MAIN if n in self.refs]  # paths/URLs for the main uploads
+        box = w.VBox([*self._rows(rest, main=False), *refs])
+        accordion = w.Accordion(children=[box], selected_index=None)
+        accordion.set_title(0, "More parameters")
+        return accordion
+
+    @contextlib.contextmanager
+    def _quiet(self) -> Iterator[None]:
+        """While the form sets values itself, they are not the user's choices."""
+        self._quiet_depth += 1
+        try:
+            yield
+        finally:
+            self._quiet_depth -= 1
+
+    def _changed(self, name: str, change: dict[str, Any]) -> None:
+        if not self._quiet_depth and not isinstance(self.widgets[name].value, tuple):
+            self._user[name] = change["new"]
         self._refresh()
 
     # offer ------------------------------------------------------------------------------
-    @property
-    def offer(self) -> catalog.Offer:
-        offer = self.client.provider.offer(self.model.value)
+    def _offer(self, tier: str) -> catalog.Offer:
+        offer = self.client.provider.offer(tier)
         assert offer is not None
         return offer
 
+    @property
+    def offer(self) -> catalog.Offer:
+        return self._offer(self.model.value)
+
     def _follow_offer(self) -> None:
+        """Limit every widget to what the chosen model's offer takes."""
+        import ipywidgets as w
+
         o = self.offer
-
-        def keep(widget: Any, options: list[Any], preferred: Any) -> None:
-            current = widget.value
-            widget.options = options
-            widget.value = current if current in options else (
-                preferred if preferred in options else options[0])  # fmt: skip
-
-        keep(self.ratio, list(o.ratios), "16:9")
-        keep(self.resolution, list(o.resolutions), "480p")
-        durations = list(o.durations) + ([-1] if o.auto_duration else [])
-        keep(self.duration, durations, 5 if 5 in durations else durations[0])
-        self.audio.disabled = not o.audio
-        if not o.audio:
-            self.audio.value = False
-        kinds = o.reference_kinds
-        self.images.disabled = "image" not in kinds and "reference" not in o.modes
-        self.videos.disabled = "video" not in kinds
-        self.audios.disabled = "audio" not in kinds
+        label = self.client.provider.label
+        with self._quiet():
+            for p in PARAMS:
+                widget = self.widgets[p.name]
+                if p.name == "model":
+                    continue
+                takes = p.applies(o)
+                if p.name == "generate_audio":
+                    widget.value = bool(self._user.get(p.name, o.audio_default)) and takes
+                elif isinstance(widget, w.Dropdown) and p.kind != "bool":
+                    allowed = list(p.choices(o) or ())
+                    options: list[Any] = list(allowed)
+                    if p.optional_param or not allowed:  # (label, value) pairs only where needed
+                        options = [("provider default", None), *((str(v), v) for v in allowed)]
+                        allowed.insert(0, None)
+                    chosen = self._user.get(p.name, PREFERRED.get(p.name))
+                    widget.options = options
+                    widget.value = chosen if chosen in allowed else (
+                        PREFERRED.get(p.name) if PREFERRED.get(p.name) in allowed else allowed[0])  # fmt: skip
+                widget.disabled = not takes
+                widget.tooltip = (
+                    _help(p) if takes else f"{o.tier} on {label} does not take {p.name}"
+                )
+                if p.name in self.refs:
+                    self.refs[p.name].disabled = not takes
+                    self.refs[p.name].tooltip = widget.tooltip
         self._refresh()
 
     # state ------------------------------------------------------------------------------
-    def _uploads(self, widget: Any, kind: str) -> list[str]:
+    def _uploads(self, widget: Any) -> list[str]:
         folder = self.client.workdir / "uploads"
         paths = []
         for item in widget.value or ():
@@ -136,65 +247,97 @@ class Form:
             paths.append(str(path))
         return paths
 
+    def _value(self, p: Param) -> Any:
+        """The parameter's value as ``Client.submit`` takes it; None when not given."""
+        widget = self.widgets[p.name]
+        if p.kind == "media":
+            uploaded = self._uploads(widget)
+            return uploaded[0] if uploaded else (self.refs[p.name].value.strip() or None)
+        if p.kind == "media_list":
+            return self._uploads(widget) + _split_refs(self.refs[p.name].value) or None
+        if p.kind == "mapping":
+            return dict(parse_option(part) for part in shlex.split(widget.value or "")) or None
+        if p.name == "generate_audio":
+            return bool(widget.value)
+        value = widget.value
+        if isinstance(value, str):
+            value = value.strip() or None
+            if value is not None and p.kind == "int":
+                try:
+                    return int(value)
+                except ValueError:
+                    raise ValueError(f"{p.name} must be a whole number, not {value!r}") from None
+        return value
+
     def params(self) -> dict[str, Any]:
-        p: dict[str, Any] = {
-            "model": self.model.value,
-            "ratio": self.ratio.value,
-            "resolution": self.resolution.value,
-            "duration": self.duration.value,
-        }
-        if self.offer.audio:
-            p["generate_audio"] = bool(self.audio.value)
-        seed = self.seed.value.strip()
-        if seed:
-            p["seed"] = int(seed)
-        for widget, key, kind in ((self.images, "images", "image"), (self.videos, "videos", "video"),
-                                  (self.audios, "audios", "audio")):  # fmt: skip
-            paths = self._uploads(widget, kind)
-            if paths:
-                p[key] = paths
-        return p
+        """The request parameters the form holds, for the chosen model's offer."""
+        o = self.offer
+        out: dict[str, Any] = {}
+        for p in PARAMS:
+            if not p.applies(o):
+                continue
+            value = self._value(p)
+            if value is not None:
+                out[p.name] = value
+        return out
 
     def _counts(self) -> dict[str, int]:
-        return {"image": len(self.images.value or ()), "video": len(self.videos.value or ()),
-                "audio": len(self.audios.value or ())}  # fmt: skip
+        def count(name: str) -> int:
+            return len(self.widgets[name].value or ()) + len(_split_refs(self.refs[name].value))
+
+        return {"image": count("images"), "video": count("videos"), "audio": count("audios")}
+
+    def _problems(self) -> list[str]:
+        """Entries that cannot be read at all (checked live, before any request is built)."""
+        problems = []
+        seed = self.seed.value.strip()
+        if seed and not re.fullmatch(r"-?\d+", seed):
+            problems.append(f"seed must be a whole number, not {seed!r}")
+        try:
+            for part in shlex.split(self.widgets["options"].value or ""):
+                parse_option(part)
+        except ValueError as exc:
+            problems.append(f"options: {exc}")
+        return problems
 
     def _refresh(self) -> None:
         if not hasattr(self, "estimate"):
             return
         issues = lint_references(self.prompt.value or "", self._counts())
-        colour = {"error": "#cf222e", "warning": "#9a6700"}
         self.lint.value = "".join(
-            f"<div style='color:{colour[i.severity]}'>{'✗' if i.severity == 'error' else '⚠'} "
-            f"{html.escape(i.message)}</div>"
+            h.error_line(i.message, "prompt")
+            if i.severity == "error"
+            else h.notice_line(i.message, kind="warning")
             for i in issues
         )
-        try:
-            seed = self.seed.value.strip()
-            if seed:
-                int(seed)
-            o = self.offer
-            w_, h_ = catalog.pixel_size(self.ratio.value, self.resolution.value)
-            seconds = self.duration.value if self.duration.value > 0 else max(o.durations)
-            tokens = catalog.estimate_tokens(w_, h_, seconds)
-            cost = catalog.estimate_cost(self.model.value, tokens)
-            money = f" ≈ ${cost:.2f}" if cost is not None else ""
-            self.estimate.value = f"<code>{w_}×{h_} · ≈ {tokens:,} tokens{money}</code>"
-            self.submit_button.disabled = any(i.severity == "error" for i in issues)
-        except (ValueError, KeyError) as exc:
-            self.estimate.value = h.error_line(f"seed must be a whole number ({exc})", "seed")
+        problems = self._problems()
+        if problems:
+            self.estimate.value = "".join(h.error_line(p, "invalid entry") for p in problems)
             self.submit_button.disabled = True
+            return
+        o = self.offer
+        w_, h_ = catalog.pixel_size(self.ratio.value, self.resolution.value)
+        seconds = self.duration.value if self.duration.value > 0 else max(o.durations)
+        tokens = catalog.estimate_tokens(w_, h_, seconds)
+        cost = catalog.estimate_cost(self.model.value, tokens)
+        money = f" ≈ ${cost:.2f}" if cost is not None else ""
+        self.estimate.value = f"<code>{w_}×{h_} · ≈ {tokens:,} tokens{html.escape(money)}</code>"
+        self.submit_button.disabled = any(i.severity == "error" for i in issues)
 
     # submit -----------------------------------------------------------------------------
     def submit(self) -> PendingJob | None:
-        """Validate and start a job; its live view appears below the form."""
+        """Validate and start a job; its live view appears below the form.
+
+        Safe from any thread (a button click may arrive on a kernel subshell): the job is
+        created on the client's own event loop.
+        """
         import ipywidgets as w
 
         prompt = self.prompt.value or ""
         try:
             params = self.params()
             self.client.validate(prompt, **params)
-        except (InvalidRequest, SeedanceError, ValueError) as exc:
+        except (InvalidRequest, SeedanceError, ValueError, TypeError) as exc:
             msg = w.HTML(h.error_line(str(exc), type(exc).__name__))
             self.results.children = (msg, *self.results.children)
             return None

@@ -4,6 +4,11 @@ In a Jupyter kernel a cell runs on the kernel's loop, so a submit is scheduled t
 ``create_task`` and the cell returns at once while polls keep going between cells. In a plain
 (non-async) IPython shell there is no running loop; then a private daemon loop thread plays
 that part. One :class:`~seedance_nb.AsyncClient` per (provider, workdir, loop) is cached.
+
+An ``AsyncClient`` belongs to one event loop. Widget callbacks do not always run there: in
+ipykernel 7 a comm message may be handled on a kernel subshell, another thread with its own
+running loop. :func:`on_client_loop` is the one way the Jupyter layer starts work for a
+client: the coroutine lands on the client's own loop whichever thread asks.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import weakref
 from collections.abc import Callable, Coroutine, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +26,10 @@ if TYPE_CHECKING:
     from ..runtime import AsyncClient
 
 _clients: dict[tuple[str | None, str, int], AsyncClient] = {}
+# the loop each cached client was made for, until its first use binds it (client.loop)
+_homes: weakref.WeakKeyDictionary[AsyncClient, asyncio.AbstractEventLoop] = (
+    weakref.WeakKeyDictionary()
+)
 _thread_loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
 
@@ -57,36 +67,65 @@ def get_client(provider: str | None = None, workdir: str | Path | None = None) -
     if client is None or client._closed or (client.loop is not None and client.loop.is_closed()):
         client = AsyncClient(provider=provider or None, workdir=wd)
         _clients[key] = client
+        _homes[client] = loop
     return client
 
 
-def schedule(
-    coro: Coroutine[Any, Any, Any],
+def client_loop(client: AsyncClient) -> asyncio.AbstractEventLoop:
+    """The loop ``client`` lives on: the one it is bound to, else the one it was made for."""
+    for loop in (client.loop, _homes.get(client)):
+        if loop is not None and not loop.is_closed():
+            return loop
+    loop = home_loop()
+    _homes[client] = loop
+    return loop
+
+
+def on_client_loop(
+    client: AsyncClient, coro: Coroutine[Any, Any, Any]
 ) -> asyncio.Future[Any] | concurrent.futures.Future[Any]:
-    """Run ``coro`` on the home loop without waiting for it."""
-    loop = running_loop()
-    if loop is not None:
+    """Run ``coro`` on ``client``'s own loop, from any thread, without waiting for it.
+
+    On that loop's thread it becomes a task at once; from any other thread (a subshell's
+    widget callback, a worker) it is handed over thread-safely and starts when that loop
+    next runs. Returns the task, or a ``concurrent.futures.Future`` for a handed-over one.
+    """
+    loop = client_loop(client)
+    if running_loop() is loop:
         return loop.create_task(coro)
-    return asyncio.run_coroutine_threadsafe(coro, _background_loop())
+    return asyncio.run_coroutine_threadsafe(coro, loop)
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def run_sync(awaitable: Any, timeout: float | None = None) -> Any:
-    """Block until ``awaitable`` is done, nesting the kernel's loop when called from a cell."""
-    if isinstance(awaitable, concurrent.futures.Future):
-        return awaitable.result(timeout)
+    """Block until ``awaitable`` is done, nesting the running loop when called from one.
+
+    A future of another thread's loop is waited for without blocking this thread's loop
+    (it may be the very loop that future's work needs, e.g. a cell waiting for a job that
+    a widget callback handed to the kernel's loop).
+    """
     loop = running_loop()
     if loop is not None:
         import nest_asyncio2
 
         nest_asyncio2.apply(loop)
-        return loop.run_until_complete(awaitable)
+        if isinstance(awaitable, concurrent.futures.Future):
+            awaitable = asyncio.wrap_future(awaitable, loop=loop)
+        elif asyncio.isfuture(awaitable) and awaitable.get_loop() is not loop:
+            other = awaitable.get_loop()
+            awaitable = asyncio.wrap_future(
+                asyncio.run_coroutine_threadsafe(_await(awaitable), other), loop=loop
+            )
+        return loop.run_until_complete(asyncio.wait_for(awaitable, timeout))
+    if isinstance(awaitable, concurrent.futures.Future):
+        return awaitable.result(timeout)
     if asyncio.isfuture(awaitable):
-        fut_loop = awaitable.get_loop()
-
-        async def _wrap() -> Any:
-            return await awaitable
-
-        return asyncio.run_coroutine_threadsafe(_wrap(), fut_loop).result(timeout)
+        return asyncio.run_coroutine_threadsafe(_await(awaitable), awaitable.get_loop()).result(
+            timeout
+        )
     return asyncio.run_coroutine_threadsafe(awaitable, _background_loop()).result(timeout)
 
 

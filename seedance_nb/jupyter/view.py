@@ -1,22 +1,51 @@
 """A live task view: progress while the job runs, the video and a summary when it is done.
 
-The status/progress/video part is an HTML output with a ``display_id``; it is updated in
-place from ``job.on_change`` (on the kernel's loop), so the update reaches the cell that
-started the job even while other cells run, and the final state is what a saved notebook
-keeps (nbclient applies display updates too). A small ipywidgets Cancel button sits beside
-it while the job is running.
+:class:`TaskView` (the magic's) is an HTML output with a ``display_id``, updated in place from
+``job.on_change`` on the client's loop, so the update reaches the cell that started the job
+even while other cells run, and the final state is what a saved notebook keeps (nbclient
+applies display updates too). :class:`WidgetTaskView` (the form's) paints the same HTML into an
+``ipywidgets.Output``: JupyterLab renders that like any cell output, so the relative
+``<video src>`` resolves against the notebook's folder as it does in a cell (an
+``ipywidgets.HTML`` would resolve it against the page URL and show a black player).
+
+Both carry one button: **Cancel** while the job runs, **New take** once it is done (the same
+request again with ``force=True``, in a new view below). A button's click may be handled on
+another thread with another event loop (ipykernel 7 subshells); every action goes through
+:func:`~seedance_nb.jupyter.runner.on_client_loop`, so the work runs on the client's own loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
+from .. import catalog
 from . import html as h
 
 if TYPE_CHECKING:
     from ..job import Job
+    from .runner import PendingJob
+
+NEW_TAKE_TIP = "Send the same request again as a new take (force=True: a new task, billed again)"
+
+
+def cancel_refusal(job: Job) -> str | None:
+    """Why the provider cannot cancel ``job`` now, or None when a cancel may work.
+
+    Ark (and the emulator, which speaks Ark) cancels queued tasks only; some gateways cannot
+    cancel at all. Saying so beats a silent button and a job that finishes anyway.
+    """
+    provider = catalog.PROVIDERS.get(job.provider)
+    if provider is None:
+        return None
+    if not provider.can_cancel:
+        return f"{provider.label} cannot cancel a task: {provider.cancel_note} It will finish and be billed."
+    if provider.dialect == "ark" and job.status == "running":
+        text = "Ark cannot stop a running task; it will finish and be billed"
+        if provider.name == "emulator":
+            return text + " (here the emulator plays Ark and bills nothing)."
+        return text + "."
+    return None
 
 
 class TaskView:
@@ -30,17 +59,19 @@ class TaskView:
         self.label = label
         self.display_mode = display
         self.job: Job | None = None
+        self.client: Any = None  # set by launch(); a new take and a cancel run on its loop
+        self.note = ""  # a line under the job: why a cancel cannot happen, or that it did
+        self.note_kind = "info"
+        self.takes: list[PendingJob] = []  # the New take submissions started from this view
         self._handle: Any = None
         self._button: Any = None
-        self._button_handle: Any = None
+        self._takes_box: Any = None
         self._want_button = cancel_button
+        self._cancel_asked = False
         self._last_paint = 0.0
         self._unsubscribe: Any = None
         self._final = False
-        self.html = (
-            f'<div class="seedance-job" style="font-family:monospace"><b>{label}</b> · '
-            '<span style="color:#888">submitting</span></div>'
-        )
+        self.html = h.submitting_html(label)
 
     # display ----------------------------------------------------------------------------
     def show(self) -> TaskView:
@@ -54,28 +85,60 @@ class TaskView:
                 import ipywidgets as w
             except ImportError:  # pragma: no cover - ipywidgets is a dependency of the extra
                 return self
-            self._button = w.Button(
-                description="Cancel", icon="stop", button_style="warning",
-                layout=w.Layout(width="auto"),
-            )  # fmt: skip
-            self._button.on_click(lambda _b: self.cancel())
-            self._button_handle = display(self._button, display_id=True)
+            box = w.VBox([self._make_button(), self._make_takes_box()])
+            # text/plain stays empty, so a saved notebook (GitHub, nbconvert) shows no
+            # "VBox(children=…)" where the live button was
+            display(
+                {
+                    "text/plain": "",
+                    "application/vnd.jupyter.widget-view+json": {
+                        "version_major": 2,
+                        "version_minor": 0,
+                        "model_id": box.model_id,
+                    },
+                },
+                raw=True,
+            )
         return self
+
+    def _make_button(self) -> Any:
+        import ipywidgets as w
+
+        self._button = w.Button(
+            description="Cancel", icon="stop", button_style="warning",
+            layout=w.Layout(width="auto", align_self="flex-start"),
+            tooltip="Ask the provider to cancel this job",
+        )  # fmt: skip
+        self._button.on_click(lambda _b: self._clicked())
+        return self._button
+
+    def _make_takes_box(self) -> Any:
+        import ipywidgets as w
+
+        self._takes_box = w.VBox()
+        return self._takes_box
+
+    def _compose(self) -> str:
+        """The job's HTML (html.py) with this view's note underneath."""
+        job = self.job
+        if job is not None:
+            if self._cancel_asked and job.status == "cancelled" and not self.note:
+                self.note, self.note_kind = "Cancelled at your request.", "info"
+            self.html = h.job_html(job, self.display_mode)
+            if self.note:
+                self.html += h.notice_line(self.note, kind=self.note_kind)
+        return self.html
 
     def _paint(self, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last_paint < self.min_interval:
             return
         self._last_paint = now
-        job = self.job
-        if job is not None:
-            self.html = h.job_html(job, self.display_mode)
+        self._compose()
         if self._handle is not None:
-            meta = h.metadata(job) if job is not None else None
+            meta = h.metadata(self.job) if self.job is not None else None
             self._handle.update(self._bundle(), raw=True, metadata=meta)
-        if self._final and self._button_handle is not None:
-            # replace the Cancel button's output, so a saved notebook keeps no stale widget
-            self._button_handle.update({"text/plain": ""}, raw=True)
+        self._update_button()
 
     def _bundle(self) -> dict[str, str]:
         job = self.job
@@ -85,17 +148,34 @@ class TaskView:
                 import re
 
                 text = re.sub(r"<[^>]+>", "", self.html)
-        elif job.done and job.status == "succeeded":
-            text = h.done_summary(job) + (f"\n{job.video_path}" if job.video_path else "")
         else:
-            text = job.summary() + (f"\n{job.error.code}: {job.error.message}" if job.error else "")
+            text = h.job_text(job)
+        if self.note:
+            text += f"\n{self.note}"
         return {"text/html": self.html, "text/plain": text}
+
+    def _update_button(self) -> None:
+        """Cancel while running; New take once done; gone if the submission itself failed."""
+        button = self._button
+        if button is None or not self._final:
+            return
+        if self.job is None:
+            button.layout.display = "none"
+            return
+        if button.description != "New take":
+            button.description = "New take"
+            button.icon = "repeat"
+            button.button_style = ""
+            button.tooltip = NEW_TAKE_TIP
+            button.disabled = False
 
     # wiring -----------------------------------------------------------------------------
     def attach(self, job: Job) -> TaskView:
         """Follow ``job`` from now on (repaints on every change, final paint when done)."""
         self.job = job
         self.label = job.model
+        if self.client is None:
+            self.client = job._runtime
         self._unsubscribe = job.on_change(self._changed)
         self._changed(job)
         return self
@@ -108,7 +188,6 @@ class TaskView:
             if self._unsubscribe is not None:
                 self._unsubscribe()
             self._paint(force=True)
-            self._hide_button()
         else:
             self._paint()
 
@@ -117,49 +196,116 @@ class TaskView:
         self._final = True
         self.html = h.error_line(message, kind)
         self._paint(force=True)
-        self._hide_button()
 
-    def _hide_button(self) -> None:
-        if self._button is not None:
-            self._button.layout.display = "none"
-            self._button.close()
-            self._button = None
+    # actions ----------------------------------------------------------------------------
+    def _clicked(self) -> None:
+        """The one button's handler (on whatever thread the widget message arrived)."""
+        if self._final:
+            self.new_take()
+        else:
+            self.cancel()
+
+    def _say(self, note: str, kind: str = "warning") -> None:
+        self.note, self.note_kind = note, kind
+        self._paint(force=True)
 
     def cancel(self) -> None:
+        """Ask the provider to cancel; where it cannot, say why and retire the button."""
         job = self.job
-        if job is None or job.done:
+        if job is None:
+            self._say("The task is still being created; press Cancel again in a moment.", "info")
+            return
+        if job.done:
+            return
+        refusal = cancel_refusal(job)
+        if refusal is not None:
+            self._refuse(refusal)
             return
         if self._button is not None:
             self._button.disabled = True
             self._button.description = "Cancelling…"
+        self._cancel_asked = True
 
         async def go() -> None:
             try:
                 await job.cancel_async()
             except Exception as exc:  # shown, never raised into the widget machinery
-                self.html = h.progress_html(job) + h.error_line(str(exc), "cannot cancel")
-                self._paint(force=True)
-                if self._button is not None:
-                    self._button.disabled = False
-                    self._button.description = "Cancel"
+                self._cancel_asked = False
+                # the task may have started running since the click (Ark's DELETE then fails)
+                self._refuse(cancel_refusal(job) or f"Cannot cancel: {exc}")
 
-        try:
-            asyncio.get_running_loop().create_task(go())
-        except RuntimeError:
-            loop = job.loop
-            if loop is not None:
-                asyncio.run_coroutine_threadsafe(go(), loop)
+        from .runner import on_client_loop
+
+        on_client_loop(self.client or job._runtime, go())
+
+    def _refuse(self, reason: str) -> None:
+        if self._button is not None and not self._final:
+            self._button.description = "Cannot cancel"
+            self._button.icon = "ban"
+            self._button.button_style = ""
+            self._button.disabled = True
+            self._button.tooltip = reason
+        self._say(reason)
+
+    def new_take(self) -> PendingJob | None:
+        """The same request again with ``force=True``, in a new view below this one."""
+        from ..params import params_of
+
+        job = self.job
+        if job is None:
+            return None
+        client = self.client or job._runtime
+        view = WidgetTaskView(job.model, self.display_mode)
+        if self._takes_box is not None:
+            self._takes_box.children = (*self._takes_box.children, view.box)
+        pending = launch(client, job.request.prompt, params_of(job.request), view, force=True)
+        self.takes.append(pending)
+        return pending
 
     def _repr_html_(self) -> str:
         return self.html
 
 
+class WidgetTaskView(TaskView):
+    """A task view painted into an ``ipywidgets.Output`` (it lives inside other widgets)."""
+
+    def __init__(self, label: str, display: str = "relative") -> None:
+        import ipywidgets as w
+
+        super().__init__(label, display, cancel_button=False)
+        self.widget = w.Output(layout=w.Layout(width="100%"))
+        self.box = w.VBox([self.widget, self._make_button(), self._make_takes_box()])
+        self._show_bundle()
+
+    def show(self) -> WidgetTaskView:
+        return self
+
+    def _show_bundle(self) -> None:
+        # set as a whole (not through ``with out:``), which needs no cell context and works
+        # from any thread
+        self.widget.outputs = (
+            {"output_type": "display_data", "data": self._bundle(), "metadata": {}},
+        )
+
+    def _paint(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_paint < self.min_interval:
+            return
+        self._last_paint = now
+        self._compose()
+        self._show_bundle()
+        self._update_button()
+
+
 def launch(
     client: Any, prompt: str, params: dict[str, Any], view: TaskView, *, force: bool = False
 ) -> Any:
-    """Schedule ``client.submit`` on the home loop; the view follows the job. Returns a PendingJob."""
+    """Start ``client.submit`` on the client's own loop (from any thread); the view follows
+    the job. Returns a PendingJob."""
     from ..errors import SeedanceError
-    from .runner import PendingJob, schedule
+    from .runner import PendingJob, on_client_loop
+
+    view.client = client
 
     async def go() -> Job:
         try:
@@ -173,7 +319,7 @@ def launch(
         view.attach(job)
         return job
 
-    future = schedule(go())
+    future = on_client_loop(client, go())
     # the failure is already on screen; mark it retrieved so asyncio does not log it again
     future.add_done_callback(lambda f: f.cancelled() or f.exception())
     pending = PendingJob(future, str(params.get("model") or "job"))
