@@ -40,9 +40,13 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def jupyterlab(
-    tmp_path: Path, notebooks: list[str], settings: dict[str, dict[str, Any]] | None = None
+    tmp_path: Path,
+    notebooks: list[str],
+    settings: dict[str, dict[str, Any]] | None = None,
+    base_url: str = "/",
 ) -> Iterator[str]:
-    """A JupyterLab serving copies of tutorial ``notebooks``; yields its URL.
+    """A JupyterLab serving copies of tutorial ``notebooks``; yields its URL (with
+    ``base_url``, e.g. ``/user/NAME/`` as on Binder and JupyterHub; no trailing slash).
 
     ``settings`` maps a settings id (``@jupyterlab/apputils-extension/themes``) to the
     user settings JupyterLab starts with; the "get Jupyter news?" toast is always off.
@@ -71,10 +75,11 @@ def jupyterlab(
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--IdentityProvider.token=",
              "--ServerApp.password=", "--allow-root", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-             "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}"],
+             "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
+             f"--ServerApp.base_url={base_url}"],
             cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
+        url = f"http://127.0.0.1:{port}{base_url}".rstrip("/")
         try:
             deadline = time.monotonic() + 60
             while True:

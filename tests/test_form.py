@@ -162,8 +162,9 @@ def test_cancel_on_a_running_ark_job_says_why_and_retires_the_button(
     view = f.views[-1]
     wait_until(lambda: view.job is not None and view.job.status == "running", what="running")
     subshell.call(view._button.click)
+    wait_until(lambda: view._button.description == "Cannot cancel", what="the refusal")
     assert "cannot stop a running task; it will finish and be billed" in view.note
-    assert view._button.disabled and view._button.description == "Cannot cancel"
+    assert view._button.disabled
     assert "cannot stop a running task" in view._button.tooltip
     wait_until(lambda: "cannot stop a running task" in video_html(view), what="the reason shown")
     job = f.last.wait(60)
@@ -361,3 +362,23 @@ def test_a_tiers_audio_default_returns_unless_the_user_set_it(kernel: LoopThread
     assert f.resolution.value == "480p"
     f.model.value = "seedance-1.0-pro"
     assert f.resolution.value == "1080p"
+
+
+def test_cancel_refusal_follows_the_catalog() -> None:
+    from types import SimpleNamespace
+
+    from seedance_nb.jupyter.view import cancel_refusal
+
+    def refusal(provider: str, status: str) -> str | None:
+        return cancel_refusal(SimpleNamespace(provider=provider, status=status))  # type: ignore[arg-type]
+
+    assert refusal("ark", "queued") is None  # Ark cancels a queued task
+    assert refusal("ark", "running") == (
+        "Ark cannot stop a running task; it will finish and be billed."
+    )
+    assert "bills nothing" in (refusal("emulator", "running") or "")
+    assert refusal("seedance2ink", "running") is None  # it documents a cancel endpoint
+    assert refusal("cometapi", "queued") == (
+        "CometAPI cannot cancel a task: CometAPI documents no cancel endpoint. "
+        "It will finish and be billed."
+    )

@@ -210,7 +210,19 @@ class TaskView:
         self._paint(force=True)
 
     def cancel(self) -> None:
-        """Ask the provider to cancel; where it cannot, say why and retire the button."""
+        """Ask the provider to cancel; where it cannot, say why and retire the button.
+
+        Callable from any thread: the decision and the repaint happen on the client's loop,
+        where the job's state changes.
+        """
+        from .runner import on_client_loop
+
+        client = self.client or (self.job._runtime if self.job is not None else None)
+        if client is None:  # never launched: nothing to cancel
+            return
+        on_client_loop(client, self._cancel())
+
+    async def _cancel(self) -> None:
         job = self.job
         if job is None:
             self._say("The task is still being created; press Cancel again in a moment.", "info")
@@ -225,18 +237,12 @@ class TaskView:
             self._button.disabled = True
             self._button.description = "Cancelling…"
         self._cancel_asked = True
-
-        async def go() -> None:
-            try:
-                await job.cancel_async()
-            except Exception as exc:  # shown, never raised into the widget machinery
-                self._cancel_asked = False
-                # the task may have started running since the click (Ark's DELETE then fails)
-                self._refuse(cancel_refusal(job) or f"Cannot cancel: {exc}")
-
-        from .runner import on_client_loop
-
-        on_client_loop(self.client or job._runtime, go())
+        try:
+            await job.cancel_async()
+        except Exception as exc:  # shown, never raised into the widget machinery
+            self._cancel_asked = False
+            # the task may have started running since the click (Ark's DELETE then fails)
+            self._refuse(cancel_refusal(job) or f"Cannot cancel: {exc}")
 
     def _refuse(self, reason: str) -> None:
         if self._button is not None and not self._final:
