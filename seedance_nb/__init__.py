@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import catalog
+from .assets import Asset
 from .callbacks import CallbackReceiver
 from .client import Client
 from .errors import (
@@ -27,6 +28,7 @@ from .errors import (
     InvalidRequest,
     JobFailed,
     NotFoundError,
+    NotSentError,
     PermissionDeniedError,
     RateLimitError,
     SeedanceError,
@@ -69,6 +71,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "Asset",
     "AsyncClient",
     "AuthenticationError",
     "BadResponseError",
@@ -82,6 +85,7 @@ __all__ = [
     "Job",
     "JobFailed",
     "NotFoundError",
+    "NotSentError",
     "PermissionDeniedError",
     "PollPolicy",
     "RateLimitError",

@@ -13,6 +13,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .assets import Asset
 from .callbacks import CallbackReceiver
 from .job import Job
 from .request import VideoRequest
@@ -93,6 +94,10 @@ class Client:
     def generate(self, prompt: Any, *, timeout: float | None = None, force: bool = False,
                  **params: Any) -> Job:  # fmt: skip
         return self.submit(prompt, force=force, **params).wait(timeout)
+
+    def register_asset(self, media: Any, **kw: Any) -> Asset:
+        """See :meth:`AsyncClient.register_asset` (the emulator only)."""
+        return self._thread.run(self._async.register_asset(media, **kw))
 
     def resubmit(self, job: Job) -> Job:
         return self._thread.run(self._async.resubmit(job))

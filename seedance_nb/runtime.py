@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from . import errors
+from .assets import Asset, register_asset
 from .callbacks import CallbackReceiver
 from .config import Settings, resolve
 from .download import DownloadCapExceeded, URLExpired, download
@@ -313,6 +314,11 @@ class AsyncClient:
                        **params: Any) -> Job:  # fmt: skip
         job = await self.submit(prompt, force=force, **params)
         return await job.wait_async(timeout)
+
+    async def register_asset(self, media: Any, **kw: Any) -> Asset:
+        """Upload a local file to the emulator as an ``asset://`` id (refused, before any
+        network, on real providers: Ark assets live in your account's asset library)."""
+        return await register_asset(self, media, **kw)
 
     async def resubmit(self, job: Job) -> Job:
         """Send an unknown-outcome job's request again, on purpose (it may pay twice)."""

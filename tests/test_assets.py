@@ -65,7 +65,7 @@ def test_a_registered_asset_is_drawn_into_a_submitted_video(
 ) -> None:
     """The issue's loop: register a real PNG, submit a request naming it, get a video."""
     png = write_png(tmp_path / "green.png", (500, 500), (20, 210, 40))
-    asset = asyncio.run(register_asset(client, png))
+    asset = client.register_asset(png)  # the client's own method, as the README shows
     job = client.generate(
         "[Image 1] on a quiet table",
         images=[asset],
@@ -189,3 +189,16 @@ def test_content_types_are_sniffed_from_the_bytes() -> None:
     assert sniff_content_type(b"RIFF\x00\x00\x00\x00WAVEfmt ") == "audio/wav"
     assert sniff_content_type(b"???", "clip.mov") == "video/quicktime"
     assert sniff_content_type(b"???") == "application/octet-stream"
+
+
+def test_the_async_client_registers_assets_too(aclient: sd.AsyncClient, tmp_path: Path) -> None:
+    png = write_png(tmp_path / "blue.png", (400, 400), (20, 40, 210))
+
+    async def go() -> sd.Asset:
+        try:
+            return await aclient.register_asset(png)
+        finally:
+            await aclient.aclose()
+
+    asset = asyncio.run(go())
+    assert asset.url.startswith("asset://")

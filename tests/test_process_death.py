@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -47,7 +48,9 @@ def _prompts(tag: str) -> list[str]:
     return [f"process death {tag} request {i}" for i in range(N)]
 
 
-def _kernel(emu: Emulator, workdir: Path, prompts: list[str], timeout: float = 60.0) -> subprocess.Popen[str]:
+def _kernel(
+    emu: Emulator, workdir: Path, prompts: list[str], timeout: float = 60.0
+) -> subprocess.Popen[str]:
     args = {"key": KEY, "base": emu.base_url + "/api/v3", "workdir": str(workdir),
             "prompts": prompts, "timeout": timeout}  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.endswith("API_KEY")}
@@ -79,21 +82,24 @@ def _kill(proc: subprocess.Popen[str]) -> None:
     proc.wait(10)  # reaped: its pid is gone, as a dead kernel's is
 
 
-def _rerun(emu: Emulator, workdir: Path, prompts: list[str]) -> list[sd.Job]:
-    """The user restarts the kernel and runs the same cell again."""
+def _rerun(emu: Emulator, workdir: Path, prompts: list[str]) -> tuple[list[sd.Job], list[float]]:
+    """The user restarts the kernel and runs the same cell again; also returns the seconds
+    each job left by the dead kernel took to be driven again (``recovery_seconds``)."""
     with sd.Client(provider="emulator", api_key=KEY, base_url=emu.base_url + "/api/v3",
                    workdir=workdir, request_timeout=3.0) as client:  # fmt: skip
         jobs = [client.submit(p, duration=4, resolution="480p") for p in prompts]
         for job in jobs:
             job.wait(90)
-        return jobs
+        return jobs, client.async_client.recovery_seconds()
 
 
 def _figures(name: str, emu: Emulator, workdir: Path, jobs: list[sd.Job]) -> dict[str, Any]:
     tasks = {t.id: t for t in emu.service.tasks()}
     lost = 0
     for job in jobs:
-        served = emu.service.file_path(tasks[job.task_id], "video.mp4") if job.task_id in tasks else None
+        served = (
+            emu.service.file_path(tasks[job.task_id], "video.mp4") if job.task_id in tasks else None
+        )
         mine = workdir / "videos" / f"{job.id}.mp4"
         if served is None or not mine.exists() or mine.read_bytes() != served.read_bytes():
             lost += 1
@@ -112,7 +118,11 @@ def _rerun_and_check(name: str, emu: Emulator, workdir: Path, prompts: list[str]
                      fault_matrix: list, **extra: Any) -> None:  # fmt: skip
     """Run the cell again, record the row's figures in the matrix report, then hold them to
     the guarantees (recorded first, so a failing row still shows in the report)."""
-    fig = {**_figures(name, emu, workdir, _rerun(emu, workdir, prompts)), **extra}
+    jobs, recovered = _rerun(emu, workdir, prompts)
+    fig = {**_figures(name, emu, workdir, jobs), **extra, "recoveries": len(recovered)}
+    if recovered:
+        fig["recover_p50"] = round(statistics.median(recovered), 2)
+        fig["recover_max"] = round(max(recovered), 2)
     fault_matrix.append(fig)
     assert fig["upstream_tasks"] == fig["jobs"] == fig["adopted"] == fig["ledger_rows"], fig
     assert fig["videos_lost"] == 0 and fig["stuck"] == 0, fig
@@ -143,7 +153,9 @@ def test_death_before_the_create_is_sent(emu: Emulator, tmp_path: Path, fault_ma
     _rerun_and_check("kill before create (request in flight)", emu, work, prompts, fault_matrix)
 
 
-def test_death_after_the_create_committed(emu: Emulator, tmp_path: Path, fault_matrix: list) -> None:
+def test_death_after_the_create_committed(
+    emu: Emulator, tmp_path: Path, fault_matrix: list
+) -> None:
     # the task exists upstream, its answer never reached the kernel, which dies waiting
     emu.set_faults("create-timeout*1;stall=20")
     work, prompts = tmp_path / "w", _prompts("after-create")
@@ -168,19 +180,28 @@ def test_death_mid_download(emu: Emulator, tmp_path: Path, fault_matrix: list) -
     work, prompts = tmp_path / "w", _prompts("mid-download")
     kernel = _kernel(emu, work, prompts)
     parts = work / "videos"
-    _until(lambda: any(p.stat().st_size > 1000 for p in parts.glob("*.mp4.part")) if parts.exists() else False)
+    _until(
+        lambda: (
+            any(p.stat().st_size > 1000 for p in parts.glob("*.mp4.part"))
+            if parts.exists()
+            else False
+        )
+    )
     _kill(kernel)
     left = {p.name: p.stat().st_size for p in parts.glob("*.mp4.part")}
     assert left and "downloading" in _phases(work)
     emu.set_faults(None)
     before = emu.stats()["requests"].get("GET /emulator/files/{id}/{name}", 0)
-    _rerun_and_check("kill mid-download", emu, work, prompts, fault_matrix,
-                     partial_files_resumed=len(left))
+    _rerun_and_check(
+        "kill mid-download", emu, work, prompts, fault_matrix, partial_files_resumed=len(left)
+    )
     # the partial files were resumed with Range, not fetched again from byte 0
     assert emu.stats()["requests"].get("GET /emulator/files/{id}/{name}", 0) - before <= N
 
 
-def test_two_kernels_one_workdir_same_cell(emu: Emulator, tmp_path: Path, fault_matrix: list) -> None:
+def test_two_kernels_one_workdir_same_cell(
+    emu: Emulator, tmp_path: Path, fault_matrix: list
+) -> None:
     work, prompts = tmp_path / "w", _prompts("two-kernels")
     kernels = [_kernel(emu, work, prompts), _kernel(emu, work, list(reversed(prompts)))]
     outs = [k.communicate(timeout=120) for k in kernels]
