@@ -291,7 +291,10 @@ def test_cancelled_is_neutral_and_unknown_is_a_warning_with_ways_out() -> None:
     unknown = make_job(status="unknown", error={"code": "UnknownOutcome", "message": "cut"})
     page = h.job_html(unknown)
     assert "seedance-warning" in page and "warn-color" in page
-    assert "client.resubmit(job)" in Tags(page).visible
+    visible = Tags(page).visible
+    assert "client.resubmit(job)" in visible
+    assert "seedance-nb generate … --force" in visible
+    assert f"%seedance resubmit {unknown.id}" in visible
 
 
 def test_error_line_escapes_and_keeps_its_class() -> None:

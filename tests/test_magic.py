@@ -197,7 +197,7 @@ def test_resubmit_sends_the_same_request_again(ip: Any, workdir: Path) -> None:
         _, cap = await run(ip, f"%%seedance {FAST} --seed 41 --name again --wait\nA red kite")
         assert ip.user_ns["again"].job.id == old.id
         assert f"same request as {old.id}" in texts(cap)[-1]
-        assert "reused, nothing charged" in texts(cap)[-1]
+        assert "reused, nothing charged; --force to pay for a new take" in texts(cap)[-1]
         result, cap = await run(ip, f"%seedance resubmit {old.id} --name second")
         assert result.success
         assert texts(cap)[0] == "seedance-2.0-fast: submitting"  # a live view, not a block

@@ -425,8 +425,9 @@ def progress_html(job: Job, *, force_hint: str = "force=True") -> str:
 
 def _unknown_hint(job: Job) -> str:
     return (
-        f"Ways out: look for the task in {job.provider}'s console; client.resubmit(job) sends it "
-        "again (it may pay twice); or leave it: the next client on this workdir checks again."
+        f"Ways out: look for the task in {job.provider}'s console; to send it again anyway (it "
+        f"may pay twice): client.resubmit(job), seedance-nb generate … --force, or "
+        f"%seedance resubmit {job.id}."
     )
 
 

@@ -230,7 +230,7 @@ class Seedance(Magics, Configurable):  # type: ignore[misc]
                 client, prompt, models, values, display=self.display, force=args.force
             ).show()
         else:
-            view = TaskView(models[0], self.display).show()
+            view = TaskView(models[0], self.display, force_hint="--force").show()
             result = launch(client, prompt, {"model": models[0], **values}, view, force=args.force)
         self._bind_and_wait(args, result)
 
@@ -384,7 +384,7 @@ class Seedance(Magics, Configurable):  # type: ignore[misc]
         results = []
         for job in self._jobs(ref):
             client = self._client_for(job)
-            view = TaskView(job.model, self.display).show()
+            view = TaskView(job.model, self.display, force_hint="--force").show()
             results.append(
                 launch(client, job.request.prompt, params.params_of(job.request), view, force=True)
             )

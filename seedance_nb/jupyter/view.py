@@ -53,11 +53,19 @@ class TaskView:
 
     min_interval = 0.2  # seconds between two repaints of a running job
 
-    def __init__(self, label: str, display: str = "relative", *, cancel_button: bool = True):
+    def __init__(
+        self,
+        label: str,
+        display: str = "relative",
+        *,
+        cancel_button: bool = True,
+        force_hint: str = "force=True",
+    ):
         if display not in h.DISPLAY_MODES:
             raise ValueError(f"display must be one of {h.DISPLAY_MODES}, not {display!r}")
         self.label = label
         self.display_mode = display
+        self.force_hint = force_hint  # how "pay for a new take" is said where the view lives
         self.job: Job | None = None
         self.client: Any = None  # set by launch(); a new take and a cancel run on its loop
         self.note = ""  # a line under the job: why a cancel cannot happen, or that it did
@@ -124,7 +132,7 @@ class TaskView:
         if job is not None:
             if self._cancel_asked and job.status == "cancelled" and not self.note:
                 self.note, self.note_kind = "Cancelled at your request.", "info"
-            self.html = h.job_html(job, self.display_mode)
+            self.html = h.job_html(job, self.display_mode, force_hint=self.force_hint)
             if self.note:
                 self.html += h.notice_line(self.note, kind=self.note_kind)
         return self.html
@@ -149,7 +157,7 @@ class TaskView:
 
                 text = re.sub(r"<[^>]+>", "", self.html)
         else:
-            text = h.job_text(job)
+            text = h.job_text(job, force_hint=self.force_hint)
         if self.note:
             text += f"\n{self.note}"
         return {"text/html": self.html, "text/plain": text}
@@ -275,10 +283,12 @@ class TaskView:
 class WidgetTaskView(TaskView):
     """A task view painted into an ``ipywidgets.Output`` (it lives inside other widgets)."""
 
-    def __init__(self, label: str, display: str = "relative") -> None:
+    def __init__(
+        self, label: str, display: str = "relative", *, force_hint: str = "New take"
+    ) -> None:
         import ipywidgets as w
 
-        super().__init__(label, display, cancel_button=False)
+        super().__init__(label, display, cancel_button=False, force_hint=force_hint)
         self.widget = w.Output(layout=w.Layout(width="100%"))
         self.box = w.VBox([self.widget, self._make_button(), self._make_takes_box()])
         self._show_bundle()
