@@ -161,6 +161,7 @@ def test_status_says_which_dialect_and_where(ip: Any, workdir: Path) -> None:
             r"ark dialect on the offline emulator at http://127\.0\.0\.1:\d+/api/v3 ", line
         ), line
         assert "emulator at emulator" not in line and "0 active" in line
+        assert " · workdir seedance-output · " in line  # relative: no machine path
         _, cap = await run(ip, "%seedance status --provider cometapi")
         line = next(t for t in texts(cap) if "active" in t)
         assert line.startswith("cometapi dialect on the offline emulator at http://127.0.0.1:")

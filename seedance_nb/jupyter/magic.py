@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.error import UsageError
@@ -254,14 +255,15 @@ class Seedance(Magics, Configurable):  # type: ignore[misc]
         req = pv["request"]
         head = f"dry run · {req.describe()} · {est} · nothing sent"
         warn = "".join(f"\n⚠ {w}" for w in pv["warnings"])
-        text = f"{head}\n{pv['method']} {pv['url']}\n{body}{warn}"
-        warn_html = "".join(
-            f"<div style='color:var(--jp-warn-color1, #9a6700)'>⚠ {html.escape(w)}</div>"
-            for w in pv["warnings"]
-        )
+        url = pv["url"]
+        if pv["emulated"]:  # its port changes every run: a saved notebook keeps no stale one
+            url = "<offline emulator>" + urlsplit(url).path
+        text = f"{head}\n{pv['method']} {url}\n{body}{warn}"
+        warn_html = "".join(h.notice_line(w, kind="warning") for w in pv["warnings"])
         markup = (
             f"<div class='seedance-dry-run'><b>{html.escape(head)}</b>"
-            f"<pre>{html.escape(pv['method'])} {html.escape(pv['url'])}\n{html.escape(body)}</pre>{warn_html}</div>"
+            f"<pre>{html.escape(pv['method'])} {html.escape(url)}\n{html.escape(body)}</pre>"
+            f"{warn_html}</div>"
         )
         display({"text/plain": text, "text/html": markup}, raw=True)
 
@@ -327,7 +329,12 @@ class Seedance(Magics, Configurable):  # type: ignore[misc]
         else:
             where = f"{client.provider_name} at {client.base_url}"
         active = sum(not j.done for j in jobs)
-        line = f"{where} · workdir {client.workdir} · {active} active"
+        workdir = (
+            h.shown_path(client.workdir)
+            if client.workdir.is_relative_to(Path.cwd())
+            else client.workdir
+        )
+        line = f"{where} · workdir {workdir} · {active} active"
         display({"text/plain": line, "text/html": f"<code>{html.escape(line)}</code>"}, raw=True)
         if shown:
             self._table(client, shown)
