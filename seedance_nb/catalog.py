@@ -522,3 +522,45 @@ def typical_render_seconds(
     work = (width * height * seconds) / (1280 * 720 * 5)
     factor = REFERENCE_MODE_FACTOR if mode == "reference" else 1.0
     return max(MIN_TYPICAL_SECONDS, base * work * factor)
+
+
+OFFER_TABLE_HEAD: tuple[str, ...] = (
+    "tier",
+    "model id",
+    "modes",
+    "references",
+    "durations",
+    "resolutions",
+    "ratios",
+    "audio",
+    "$/Mtok",
+)
+_MODE_SHORT = {
+    "text": "text",
+    "first_frame": "first-frame",
+    "first_last": "first+last",
+    "reference": "reference",
+}
+
+
+def offer_table(provider: Provider) -> list[list[str]]:
+    """What ``provider`` sells, one row of :data:`OFFER_TABLE_HEAD` per tier, as the CLI's and
+    the magic's ``models`` commands print it."""
+    rows = []
+    for tier, o in provider.offers.items():
+        price = price_per_million_tokens(tier)
+        audio = (("on" if o.audio_default else "off") + " by default") if o.audio else "no"
+        rows.append(
+            [
+                tier + ("" if o.available else " (unavailable)"),
+                o.model_id,
+                " ".join(_MODE_SHORT[m] for m in MODES if m in o.modes),
+                " ".join(sorted(o.reference_kinds)) or "-",
+                o.duration_text,
+                " ".join(o.resolutions),
+                " ".join(o.ratios),
+                audio,
+                f"${price:.2f}" if price is not None else "?",
+            ]
+        )
+    return rows

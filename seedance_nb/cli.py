@@ -694,45 +694,15 @@ def _shorten(value: Any) -> Any:
 
 # --- models -------------------------------------------------------------------------------
 
-_MODE_SHORT = {
-    "text": "text",
-    "first_frame": "first-frame",
-    "first_last": "first+last",
-    "reference": "reference",
-}
-
 
 def _models(args: argparse.Namespace, out: Output) -> int:
     choice = choose_provider(args.provider)
     spec = choice.provider
-    head = [
-        "tier",
-        "model id",
-        "modes",
-        "references",
-        "durations",
-        "resolutions",
-        "ratios",
-        "audio",
-        "$/Mtok",
-    ]
-    rows, tiers = [], []
+    head = list(catalog.OFFER_TABLE_HEAD)
+    rows, tiers = catalog.offer_table(spec), []
     for tier, o in spec.offers.items():
         price = catalog.price_per_million_tokens(tier)
         modes = [m for m in catalog.MODES if m in o.modes]
-        rows.append(
-            [
-                tier + ("" if o.available else " (unavailable)"),
-                o.model_id,
-                " ".join(_MODE_SHORT[m] for m in modes),
-                " ".join(sorted(o.reference_kinds)) or "-",
-                o.duration_text,
-                " ".join(o.resolutions),
-                " ".join(o.ratios),
-                ("on" if o.audio_default else "off") + " by default" if o.audio else "no",
-                f"${price:.2f}" if price is not None else "?",
-            ]
-        )
         tiers.append(
             {
                 "tier": tier,

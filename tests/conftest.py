@@ -226,3 +226,14 @@ def fault_matrix() -> Iterator[list[dict[str, Any]]]:
     if target and rows:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         Path(target).write_text(json.dumps(rows, indent=2))
+
+
+@pytest.fixture(scope="module")
+def ip() -> Any:
+    """A real IPython shell with the extension loaded (as in a kernel, minus the kernel)."""
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython() or get_ipython()  # None when another module started it first
+    shell.run_line_magic("load_ext", "seedance_nb")
+    return shell

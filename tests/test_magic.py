@@ -14,21 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from IPython import get_ipython
-from IPython.testing.globalipapp import start_ipython
 from IPython.utils.capture import capture_output
+from shell_support import htmls, run, texts
 
 import seedance_nb as sd
 from seedance_nb import config, params
 from seedance_nb.jupyter import runner
 from seedance_nb.jupyter.magic import Seedance
-
-
-@pytest.fixture(scope="module")
-def ip() -> Any:
-    shell = start_ipython() or get_ipython()  # None when another module started it first
-    shell.run_line_magic("load_ext", "seedance_nb")
-    return shell
 
 
 @pytest.fixture()
@@ -41,25 +33,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ip: Any) -> Iterato
     ip.run_line_magic("config", "Seedance.provider = ''")
     yield tmp_path / "seedance-output"
     runner._clients.clear()
-
-
-async def run(ip: Any, source: str) -> tuple[Any, Any]:
-    with capture_output() as cap:
-        result = await ip.run_cell_async(source, transformed_cell=ip.transform_cell(source))
-    return result, cap
-
-
-def _outputs(cap: Any) -> list[Any]:
-    """The cell's outputs without the once-per-process emulator notice."""
-    return [o for o in cap.outputs if not o.data.get("text/plain", "").startswith("seedance-nb: ")]
-
-
-def texts(cap: Any) -> list[str]:
-    return [o.data.get("text/plain", "") for o in _outputs(cap)]
-
-
-def htmls(cap: Any) -> list[str]:
-    return [o.data.get("text/html", "") for o in _outputs(cap)]
 
 
 FAST = "-m seedance-2.0-fast --duration 4 --resolution 480p"

@@ -407,33 +407,8 @@ class Seedance(Magics, Configurable):  # type: ignore[misc]
                 raise ConfigurationError(str(exc.args[0])) from None
         else:
             spec = self.client().provider
-        head = [
-            "tier",
-            "model id",
-            "modes",
-            "references",
-            "durations",
-            "resolutions",
-            "ratios",
-            "audio",
-            "$/Mtok",
-        ]
-        rows = []
-        for tier, o in spec.offers.items():
-            price = catalog.price_per_million_tokens(tier)
-            rows.append(
-                [
-                    tier + ("" if o.available else " (unavailable)"),
-                    o.model_id,
-                    " ".join(sorted(o.modes)),
-                    " ".join(sorted(o.reference_kinds)) or "-",
-                    o.duration_text,
-                    " ".join(o.resolutions),
-                    " ".join(o.ratios),
-                    "yes" if o.audio else "no",
-                    f"${price:.2f}" if price is not None else "?",
-                ]
-            )
+        head = list(catalog.OFFER_TABLE_HEAD)
+        rows = catalog.offer_table(spec)
         display({"text/plain": f"{spec.label} ({spec.name})"}, raw=True)
         display(_plain_table(head, rows), raw=True)
 
