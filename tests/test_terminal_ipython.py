@@ -43,6 +43,11 @@ A fast boat
 print("done:", done.status)
 %seedance resubmit done --wait --name again
 print("again:", again.status, again.id != done.id)
+%%seedance --provider orcarouter -m seedance-2.0 --duration 4 --resolution 480p --seed 7 --name gw --wait
+A boat on a gateway that reports progress
+
+
+print("gw:", gw.status)
 %seedance cancel nosuchjob
 %seedance?
 """
@@ -54,7 +59,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> str:
     (cwd / "ipython").mkdir()  # a fresh profile: no user config or history
     keys = {name for p in catalog.PROVIDERS.values() for name in p.key_env}
     env = {k: v for k, v in os.environ.items() if k not in keys}
-    env.update(SEEDANCE_EMULATOR_SPEED="0.2", SEEDANCE_WORKDIR=str(cwd / "seedance-output"))
+    # 0.5: a job runs for a second, several polls (and progress changes) long
+    env.update(SEEDANCE_EMULATOR_SPEED="0.5", SEEDANCE_WORKDIR=str(cwd / "seedance-output"))
     env.pop("SEEDANCE_PROVIDER", None)
     env.pop("SEEDANCE_EMULATOR_URL", None)
     done = subprocess.run(
@@ -109,3 +115,27 @@ def test_help(session: str) -> None:
     help_text = session[session.index("Usage:") :]
     assert "::" not in help_text
     assert "Examples:" in help_text and "%seedance models" in help_text
+
+
+def _cell_output(session: str, end_marker: str) -> str:
+    """What the waiting cell printed: from its "submitting" line to the prompt before
+    ``end_marker``."""
+    end = session.rindex("\nIn [", 0, session.index(end_marker))  # the next prompt
+    start = session.rindex(": submitting", 0, end)
+    return session[session.rindex(" ", 0, start) + 1 : end]
+
+
+@pytest.mark.parametrize("end_marker", ["done: succeeded", "again: succeeded", "gw: succeeded"])
+def test_a_waiting_view_prints_each_state_once_and_the_summary_once(
+    session: str, end_marker: str
+) -> None:
+    """The terminal's plain publisher prints every display update anew: a poll or progress
+    tick must not become a line, and the settle repaint must not print the summary a second
+    time. The orcarouter gateway (``gw``) reports progress, so its job changes on every poll."""
+    out = _cell_output(session, end_marker)
+    states = re.findall(r"^seedance-[\w.-]+: (\w+)\b", out, flags=re.MULTILINE)
+    assert states[0] == "submitting" and "running" in states, out
+    changes = [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
+    assert states == changes, out  # one line per state change, none per tick
+    assert len(re.findall(r"^seedance-[\w.-]+ · 480p", out, flags=re.MULTILINE)) == 1, out
+    assert len(re.findall(r"^seedance-output/videos/job_\w+\.mp4$", out, flags=re.MULTILINE)) == 1

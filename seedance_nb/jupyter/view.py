@@ -8,6 +8,10 @@ applies display updates too). :class:`WidgetTaskView` (the form's) paints the sa
 ``<video src>`` resolves against the notebook's folder as it does in a cell (an
 ``ipywidgets.HTML`` would resolve it against the page URL and show a black player).
 
+Terminal IPython has no kernel: its plain ``DisplayPublisher`` prints every display update as a
+new output. There (:func:`can_update_displays` is False) a :class:`TaskView` prints a line only
+when the state changes (queued, running, downloading, the final summary once).
+
 Both carry one button: **Cancel** while the job runs, **New take** once it is done (the same
 request again with ``force=True``, in a new view below). A button's click may be handled on
 another thread with another event loop (ipykernel 7 subshells); every action goes through
@@ -16,6 +20,7 @@ another thread with another event loop (ipykernel 7 subshells); every action goe
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +32,20 @@ if TYPE_CHECKING:
     from .runner import PendingJob
 
 NEW_TAKE_TIP = "Send the same request again as a new take (force=True: a new task, billed again)"
+
+
+def can_update_displays(shell: Any = None) -> bool:
+    """Whether a display can be redrawn in place: a kernel's publisher or a capture can; the
+    plain publisher of terminal IPython prints every update again, and without a shell
+    ``display`` just prints. ``shell`` defaults to the running IPython shell."""
+    from IPython.core.displaypub import DisplayPublisher
+
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    pub = getattr(shell, "display_pub", None)
+    return pub is not None and type(pub) is not DisplayPublisher
 
 
 def cancel_refusal(job: Job) -> str | None:
@@ -79,12 +98,17 @@ class TaskView:
         self._last_paint = 0.0
         self._unsubscribe: Any = None
         self._final = False
+        self._live = True  # whether the display redraws in place; decided by show()
+        self._shown_state: tuple[Any, ...] | None = None  # what a printing display last showed
+        self._print_lock = threading.Lock()  # the loop's paint and the settle repaint may race
         self.html = h.submitting_html(label)
 
     # display ----------------------------------------------------------------------------
     def show(self) -> TaskView:
         from IPython.display import display
 
+        self._live = can_update_displays()
+        self._shown_state = self._state()
         self._handle = display(
             self._bundle(), raw=True, display_id=True, metadata={"seedance": {"model": self.label}}
         )
@@ -137,7 +161,19 @@ class TaskView:
                 self.html += h.notice_line(self.note, kind=self.note_kind)
         return self.html
 
+    def _state(self) -> tuple[Any, ...]:
+        """What a printing display shows a new line for: the phase and the note, not the
+        seconds and progress that change on every poll."""
+        job = self.job
+        if job is None:
+            return ("submitting", self.html, self.note)
+        phase = job.phase if job.phase in ("creating", "downloading") else job.status
+        return (phase, job.done, job.reused, self.note)
+
     def _paint(self, force: bool = False) -> None:
+        if not self._live:
+            self._print_changed()
+            return
         now = time.monotonic()
         if not force and now - self._last_paint < self.min_interval:
             return
@@ -146,6 +182,20 @@ class TaskView:
         if self._handle is not None:
             meta = h.metadata(self.job) if self.job is not None else None
             self._handle.update(self._bundle(), raw=True, metadata=meta)
+        self._update_button()
+
+    def _print_changed(self) -> None:
+        """On a display that prints every update (the terminal): update only when the state
+        changed, so a job prints one line per state and its final summary once (the settle
+        repaint after the final paint changes nothing)."""
+        with self._print_lock:
+            self._compose()
+            state = self._state()
+            if state != self._shown_state:
+                self._shown_state = state
+                if self._handle is not None:
+                    meta = h.metadata(self.job) if self.job is not None else None
+                    self._handle.update(self._bundle(), raw=True, metadata=meta)
         self._update_button()
 
     def _bundle(self) -> dict[str, str]:
