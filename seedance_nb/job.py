@@ -273,6 +273,6 @@ class Job:
         )
 
     def _repr_html_(self) -> str:
-        from .jupyter.html import job_html
+        from .display import job_html
 
         return job_html(self)

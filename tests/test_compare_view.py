@@ -11,7 +11,7 @@ from conftest import write_video
 from test_html import Tags, make_job
 
 from seedance_nb import catalog
-from seedance_nb.jupyter import html as h
+from seedance_nb import display as h
 from seedance_nb.jupyter import render
 from seedance_nb.jupyter.compare import Comparison, compare
 

@@ -19,8 +19,8 @@ import pytest
 from conftest import write_video
 
 from seedance_nb import catalog
+from seedance_nb import display as h
 from seedance_nb.job import Job
-from seedance_nb.jupyter import html as h
 from seedance_nb.request import build_request
 
 PROMPT = (

@@ -18,7 +18,7 @@ import pytest
 from conftest import write_video
 from test_html import make_job
 
-from seedance_nb.jupyter import html as h
+from seedance_nb import display as h
 from seedance_nb.jupyter.compare import Comparison
 from seedance_nb.jupyter.refs import show_references
 
