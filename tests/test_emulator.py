@@ -523,3 +523,30 @@ def test_client_ark_dialect_parses_emulator_tasks(ark: httpx.Client) -> None:
     assert state.usage is not None and state.usage.total_tokens == task["usage"]["total_tokens"]
     listed = dialect.parse_list(ark.get(TASKS, params={"filter.task_ids": task["id"]}).json())
     assert [s.task_id for s in listed] == [task["id"]]
+
+
+def test_dialects_and_faults_build_answers_without_loading_the_http_server() -> None:
+    """The HTTP types live in ``http_types``: a dialect or the fault plan, imported on its own
+    in a fresh interpreter, answers a request without pulling in ``server`` (no cycle)."""
+    code = (
+        "import sys\n"
+        "from seedance_nb.emulator.faults import FaultPlan\n"
+        "from seedance_nb.emulator.dialects import ark, cometapi, evolink, orcarouter\n"
+        "from seedance_nb.emulator.dialects import seedance2ink\n"
+        "effect = FaultPlan.parse('status-garbage*1').effect('status')\n"
+        "assert effect.answer is not None and effect.answer.content_type == 'text/html'\n"
+        "print('server' if 'seedance_nb.emulator.server' in sys.modules else 'apart')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "apart"
+
+
+def test_server_still_exports_the_http_types() -> None:
+    """Code written against the old layout (``from ...server import Request``) keeps working."""
+    from seedance_nb.emulator import http_types, server
+
+    assert server.Request is http_types.Request
+    assert server.Response is http_types.Response
+    assert server.json_response is http_types.json_response
+    assert server.file_response is http_types.file_response

@@ -19,8 +19,9 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .http_types import Response, json_response
+
 if TYPE_CHECKING:
-    from .server import Response
     from .store import TaskRecord
 
 __all__ = ["FAULTS", "OPTIONS", "Effect", "Fault", "FaultPlan", "to_plan"]
@@ -242,8 +243,6 @@ class FaultPlan:
         return NO_FAULT if name is None else self._effect_of(name)
 
     def _effect_of(self, name: str) -> Effect:
-        from .server import Response, json_response  # lazy: the server imports this module
-
         def error(status: int, code: str, message: str, retry: bool = False) -> Response:
             body = {"error": {"code": code, "message": f"{message} (emulator fault {name})"}}
             return json_response(body, status, {"Retry-After": _num(self.retry_after)} if retry else None)

@@ -1,16 +1,19 @@
-"""The HTTP layer: a stdlib threading server, a tiny request/response model, routing.
+"""The HTTP layer: a stdlib threading server and routing.
 
 Requests under a dialect's mount prefix go to that dialect (see :mod:`.dialects`); the
 emulator's own endpoints live under ``/emulator/``. Nothing here logs a header value: the
 access log records method, path and status only, at DEBUG on the ``seedance_nb.emulator``
 logger. An active fault plan (:mod:`.faults`) is consulted once per request here and its
 :class:`~.faults.Effect` carried out: this layer owns the socket.
+
+The request/response model lives in :mod:`.http_types` (so the dialects and the fault plan need
+not import this module); ``Request``, ``Response``, ``json_response`` and ``file_response`` are
+re-exported here for code written against the old layout.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import re
@@ -18,85 +21,21 @@ import socket
 import threading
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from .. import catalog
+from .dialects import mount_all
 from .faults import FAULTS, NO_FAULT, Effect, request_phase
+from .http_types import Request, Response, file_response, json_response
 from .service import FILE_NAMES, TRIGGERS, Service
+
+__all__ = ["Request", "Response", "ServerThread", "file_response", "json_response"]
 
 log = logging.getLogger("seedance_nb.emulator")
 access_log = logging.getLogger("seedance_nb.emulator.access")
 MAX_BODY = catalog.REQUEST_MAX_BYTES + 1024 * 1024
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
-
-
-@dataclass
-class Request:
-    """One parsed HTTP request, as dialects see it (``path`` is relative to the mount)."""
-
-    method: str
-    full_path: str
-    path: str
-    query: dict[str, list[str]]
-    headers: Message
-    body: bytes
-    base_url: str  # how the client reached us: for URLs we hand back
-    route: str = ""  # a dialect sets a template relative to its mount, for stats ("/tasks/{id}")
-
-    def arg(self, name: str) -> str | None:
-        values = self.query.get(name)
-        return values[-1] if values else None
-
-    def json(self) -> Any:
-        """The JSON body; raises ValueError on malformed JSON.
-
-        Nesting too deep for the parser's stack is malformed too (a ``RecursionError`` would
-        otherwise escape as a 500), and a lone ``\\ud800`` escape becomes U+FFFD, as many
-        JSON decoders do: such a string cannot be stored or echoed as UTF-8."""
-        text = self.body.decode("utf-8") if self.body else ""
-        try:
-            data = json.loads(text)
-        except RecursionError:
-            raise ValueError("the JSON body is nested too deeply") from None
-        return _scrub_surrogates(data) if "\\u" in text else data
-
-
-@dataclass
-class Response:
-    status: int = 200
-    body: bytes = b""
-    content_type: str = "application/json; charset=utf-8"
-    headers: dict[str, str] = field(default_factory=dict)
-    file: Path | None = None  # streamed with Range support instead of body
-
-
-def _scrub_surrogates(value: Any) -> Any:
-    """``value`` with every lone UTF-16 surrogate in its strings replaced by U+FFFD."""
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)  # json.loads already joined the valid pairs
-    if isinstance(value, list):
-        return [_scrub_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {_scrub_surrogates(k): _scrub_surrogates(v) for k, v in value.items()}
-    return value
-
-
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    # a lone surrogate (echoed from a path or header) goes out as its JSON escape, not a 500
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(
-        "utf-8", "backslashreplace"
-    )
-    return Response(status=status, body=body, headers=dict(headers or {}))
-
-
-def file_response(path: Path, content_type: str) -> Response:
-    return Response(status=200, file=path, content_type=content_type,
-                    headers={"Cache-Control": "private, max-age=3600"})  # fmt: skip
 
 
 def _emulator_error(status: int, code: str, message: str) -> Response:
@@ -107,8 +46,6 @@ class Router:
     """Dispatches to the emulator's own routes or to a mounted dialect by path prefix."""
 
     def __init__(self, service: Service) -> None:
-        from .dialects import mount_all
-
         self.service = service
         self.mounts = mount_all(service)  # [(prefix, dialect)], longest prefix first
         self.prefixes = [prefix for prefix, _ in self.mounts]

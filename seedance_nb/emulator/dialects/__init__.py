@@ -2,14 +2,15 @@
 
 To add a dialect (say ``orcarouter``):
 
-1. write ``dialects/orcarouter.py`` with a class that subclasses :class:`DialectRoutes` and
-   set ``DIALECT = ThatClass`` at module level;
+1. write ``dialects/orcarouter.py`` with a class that subclasses :class:`DialectRoutes`
+   (import it from ``.base``, not from this package, which imports the dialects) and set
+   ``DIALECT = ThatClass`` at module level;
 2. add one line to :data:`REGISTRY`: ``"orcarouter": "orcarouter"`` (provider name →
    module name). The mount prefix is ``catalog.PROVIDERS[provider].emulator_prefix``.
 
 The class is built once per mount with ``(service, provider)`` and answers every request under
-its prefix through :meth:`DialectRoutes.handle`, getting a :class:`~..server.Request` whose
-``path`` is relative to the prefix and returning a :class:`~..server.Response` (use
+its prefix through :meth:`DialectRoutes.handle`, getting a :class:`~..http_types.Request` whose
+``path`` is relative to the prefix and returning a :class:`~..http_types.Response` (use
 ``json_response``). It speaks its own error envelope. Shared helpers on the
 :class:`~..service.Service`: ``check_bearer``, ``rate_limited``, ``create_task`` (stores the
 task, applies ``[[trigger]]`` markers, starts the render), ``get``/``tasks``/``cancel``/
@@ -22,13 +23,15 @@ progress and error come from :class:`~..store.TaskRecord` (``state``, ``progress
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from ... import catalog
+from .base import DialectRoutes
 
 if TYPE_CHECKING:
-    from ..server import Request, Response
     from ..service import Service
+
+__all__ = ["REGISTRY", "DialectRoutes", "mount_all"]
 
 # provider name (catalog.PROVIDERS) → module in this package
 REGISTRY: dict[str, str] = {
@@ -39,20 +42,6 @@ REGISTRY: dict[str, str] = {
     "evolink": "evolink",
     "seedance2ink": "seedance2ink",
 }
-
-
-class DialectRoutes:
-    """Base class of a mounted dialect: one instance per provider mount."""
-
-    name: ClassVar[str] = ""
-
-    def __init__(self, service: Service, provider: catalog.Provider) -> None:
-        self.service = service
-        self.provider = provider
-        self.prefix = provider.emulator_prefix
-
-    def handle(self, req: Request) -> Response:  # pragma: no cover - interface
-        raise NotImplementedError
 
 
 def mount_all(service: Service) -> list[tuple[str, DialectRoutes]]:

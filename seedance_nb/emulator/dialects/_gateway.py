@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ... import catalog
-from ..server import Request, Response
+from ..http_types import Request, Response
 from ..service import MediaError, MediaInput, strip_triggers, triggers
 from ..store import TaskRecord
-from . import DialectRoutes
 from .ark import closest_ratio
+from .base import DialectRoutes
 
 
 class Refusal(Exception):

@@ -16,10 +16,10 @@ import urllib.parse
 from typing import Any
 
 from ... import catalog
-from ..server import Request, Response, json_response
+from ..http_types import Request, Response, json_response
 from ..service import MediaError, MediaInput, strip_triggers, triggers, url_problem
 from ..store import TaskRecord
-from . import DialectRoutes
+from .base import DialectRoutes
 
 TASKS = "/contents/generations/tasks"
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "expired")

@@ -23,7 +23,7 @@ from email import policy
 from email.parser import BytesParser
 from typing import Any
 
-from ..server import Request, Response, json_response
+from ..http_types import Request, Response, json_response
 from ..store import TaskRecord
 from ._gateway import GatewayRoutes, MediaItem, Refusal, path_id
 

@@ -24,7 +24,7 @@ import re
 import time
 from typing import Any
 
-from ..server import Request, Response, json_response
+from ..http_types import Request, Response, json_response
 from ..service import url_problem
 from ..store import TaskRecord
 from ._gateway import GatewayRoutes, MediaItem, Refusal, mode_of, path_id

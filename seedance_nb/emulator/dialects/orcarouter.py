@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from ... import catalog
-from ..server import Request, Response, json_response
+from ..http_types import Request, Response, json_response
 from ..service import url_problem
 from ..store import TaskRecord
 from ._gateway import GatewayRoutes, MediaItem, Refusal, is_int, mode_of, path_id

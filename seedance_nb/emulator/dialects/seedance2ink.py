@@ -26,7 +26,7 @@ import time
 import urllib.parse
 from typing import Any
 
-from ..server import Request, Response, json_response
+from ..http_types import Request, Response, json_response
 from ..service import fetch_loopback, is_loopback, url_problem
 from ..store import TaskRecord
 from ._gateway import GatewayRoutes, MediaItem, Refusal, mode_of, path_id
