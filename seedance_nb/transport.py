@@ -12,6 +12,7 @@ import errno
 import ipaddress
 import json
 import random
+import secrets
 import socket
 import ssl
 import time
@@ -78,6 +79,25 @@ def check_base_url(base_url: str, *, has_key: bool) -> str:
     return base_url.rstrip("/")
 
 
+def _multipart(call: HttpCall, url: str) -> tuple[dict[str, str], bytes]:
+    """A multipart/form-data body and its headers, even with no file part: httpx urlencodes
+    ``data=`` alone, so text fields travel as file parts without a file name, which httpx
+    renders byte for byte like plain form fields (fields first, then files, as before)."""
+    parts: list[tuple[str, Any]] = [
+        (name, (None, value)) for name, value in (call.data or {}).items()
+    ]
+    parts += call.files or []
+    if not parts:  # nothing to send is still a (closed) multipart body
+        boundary = secrets.token_hex(16)
+        return {
+            "Content-Type": f"multipart/form-data; boundary={boundary}"
+        }, f"--{boundary}--\r\n".encode()
+    form = httpx.Request(call.method, url, files=parts)
+    body = form.read()  # bytes: a stream object would be sync-only
+    keep = ("content-type", "content-length")
+    return {k: v for k, v in form.headers.items() if k.lower() in keep}, body
+
+
 def build_httpx_request(
     call: HttpCall, base_url: str, headers: Mapping[str, str] | None = None
 ) -> httpx.Request:
@@ -85,12 +105,8 @@ def build_httpx_request(
     url = base_url.rstrip("/") + call.path
     kwargs: dict[str, Any] = {"params": call.params or None, "headers": dict(headers or {})}
     if call.files is not None or call.data is not None:
-        # always multipart/form-data, even with no file part (httpx would urlencode then)
-        from httpx._multipart import MultipartStream
-
-        stream = MultipartStream(data=call.data or {}, files=call.files or [])
-        kwargs["headers"].update(stream.get_headers())
-        kwargs["content"] = b"".join(stream)  # bytes: a stream object would be sync-only
+        form_headers, kwargs["content"] = _multipart(call, url)
+        kwargs["headers"].update(form_headers)
     elif call.json is not None:
         kwargs["json"] = call.json
     return httpx.Request(call.method, url, **kwargs)
