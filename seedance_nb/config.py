@@ -86,18 +86,34 @@ def choose_provider(
     return ProviderChoice(spec, emulated, _route(spec, emulated, base_url))
 
 
+def workdir_path(workdir: str | Path | None) -> Path:
+    """The absolute working directory: the one given, else :func:`default_workdir`."""
+    return Path(workdir).expanduser().resolve() if workdir is not None else default_workdir()
+
+
 def resolve(
-    provider: str | None, api_key: str | None, base_url: str | None, workdir: str | Path | None
+    provider: str | None,
+    api_key: str | None,
+    base_url: str | None,
+    workdir: str | Path | None,
+    *,
+    emulator_url: str | None = None,
 ) -> Settings:
-    """Pick provider and key; fall back to the offline emulator when there is no key."""
-    wd = Path(workdir).expanduser().resolve() if workdir is not None else default_workdir()
+    """Pick provider and key; fall back to the offline emulator when there is no key.
+
+    Deciding only: when the emulator stands in (see :func:`choose_provider`) and no
+    ``base_url`` is given, the caller passes the running emulator's root as ``emulator_url``
+    (the engine starts it: ``runtime.AsyncClient``); this module never starts a server."""
+    wd = workdir_path(workdir)
     spec, key, emulated = _choose(provider, api_key, base_url)
     route = _route(spec, emulated, base_url)
     if emulated and base_url is None:
-        from .emulator import ensure_running
-
-        base_url = ensure_running(wd / "emulator") + spec.emulator_prefix
-        _announce(spec, base_url)
+        if emulator_url is None:
+            raise ConfigurationError(
+                f"{spec.label} runs on the offline emulator here (no API key): start it and pass "
+                "its URL as emulator_url"
+            )
+        base_url = emulator_url + spec.emulator_prefix
     if base_url is None:
         base_url = spec.base_url
     if emulated and key is None:
@@ -128,9 +144,9 @@ def set_notifier(callback: Callable[[str], None] | None) -> None:
     _notifier = callback or _print_notice
 
 
-def _announce(spec: Provider, base_url: str) -> None:
+def announce_emulator(spec: Provider) -> None:
     """Say once per process that the emulator stands in for a provider (information, not an
-    error: the first hour on Binder has no key, and that is fine)."""
+    error: the first hour on Binder has no key, and that is fine); called where it starts."""
     if _announced:
         return
     _announced.add(spec.name)

@@ -28,7 +28,7 @@ import httpx
 from . import errors
 from .assets import Asset, register_asset
 from .callbacks import CallbackReceiver
-from .config import Settings, resolve
+from .config import Settings, announce_emulator, choose_provider, resolve, workdir_path
 from .download import DownloadCapExceeded, URLExpired, download
 from .job import Job
 from .ledger import LEASE_SECONDS, Ledger, stored
@@ -79,6 +79,21 @@ def default_policy(emulated: bool) -> PollPolicy:
     return PollPolicy(0.25, 2.0) if emulated else PollPolicy(2.0, 15.0)
 
 
+def start_settings(
+    provider: str | None, api_key: str | None, base_url: str | None, workdir: str | Path | None
+) -> Settings:
+    """:func:`config.resolve`, starting the offline emulator first when it stands in: the engine
+    owns that side effect (and its once-per-process notice), the settings layer only decides."""
+    emulator_url = None
+    choice = choose_provider(provider, api_key, base_url)
+    if choice.emulated and base_url is None:
+        from .emulator import ensure_running
+
+        emulator_url = ensure_running(workdir_path(workdir) / "emulator")
+        announce_emulator(choice.provider)
+    return resolve(provider, api_key, base_url, workdir, emulator_url=emulator_url)
+
+
 class AsyncClient:
     """Seedance client for ``async`` code; see :class:`seedance_nb.Client` for the sync twin."""
 
@@ -94,7 +109,7 @@ class AsyncClient:
         max_download_bytes: int = 4 * 1024**3,
         request_timeout: float = 30.0,
     ) -> None:
-        self._settings: Settings = resolve(provider, api_key, base_url, workdir)
+        self._settings: Settings = start_settings(provider, api_key, base_url, workdir)
         s = self._settings
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.dialect = dialect_for(s.provider)
