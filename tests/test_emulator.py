@@ -45,8 +45,12 @@ def image(url: str, role: str | None = "reference_image") -> dict[str, Any]:
 
 
 def body(prompt: str = "a lighthouse at dusk", model: str = M10, **kw: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"model": model, "content": [text(prompt)], "resolution": "480p",
-                           "duration": 2 if model == M10 else 4}  # fmt: skip
+    out: dict[str, Any] = {
+        "model": model,
+        "content": [text(prompt)],
+        "resolution": "480p",
+        "duration": 2 if model == M10 else 4,
+    }
     out.update(kw)
     return out
 
@@ -59,8 +63,9 @@ def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 
 @pytest.fixture
 def ark(emu: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.base_url + "/api/v3", timeout=30,
-                      headers={"Authorization": f"Bearer {KEY}"}) as c:  # fmt: skip
+    with httpx.Client(
+        base_url=emu.base_url + "/api/v3", timeout=30, headers={"Authorization": f"Bearer {KEY}"}
+    ) as c:
         yield c
 
 
@@ -95,9 +100,13 @@ def download(url: str, path: Path) -> Path:
 def probe(path: Path) -> dict[str, Any]:
     with av.open(str(path)) as c:
         v = c.streams.video[0]
-        info = {"codec": v.codec_context.name, "width": v.codec_context.width,
-                "height": v.codec_context.height, "fps": float(v.average_rate),
-                "audio": len(c.streams.audio)}  # fmt: skip
+        info = {
+            "codec": v.codec_context.name,
+            "width": v.codec_context.width,
+            "height": v.codec_context.height,
+            "fps": float(v.average_rate),
+            "audio": len(c.streams.audio),
+        }
         frames = list(c.decode(video=0))
         info["frames"] = len(frames)
         info["first"] = frames[0].to_ndarray(format="rgb24")
@@ -109,8 +118,16 @@ def probe(path: Path) -> dict[str, Any]:
 
 
 def test_lifecycle_queued_running_succeeded(ark: httpx.Client, tmp_path: Path) -> None:
-    tid = create(ark, body("a red kite over the sea", seed=1234, return_last_frame=True,
-                           ratio="16:9", camera_fixed=True))  # fmt: skip
+    tid = create(
+        ark,
+        body(
+            "a red kite over the sea",
+            seed=1234,
+            return_last_frame=True,
+            ratio="16:9",
+            camera_fixed=True,
+        ),
+    )
     assert tid.startswith("cgt-")
     task, seen = wait(ark, tid)
     assert seen[0] == "queued" and "running" in seen and seen[-1] == "succeeded", seen
@@ -138,24 +155,42 @@ def test_lifecycle_queued_running_succeeded(ark: httpx.Client, tmp_path: Path) -
 
 
 def test_random_seed_when_unset_and_sdk_nulls_accepted(ark: httpx.Client) -> None:
-    payload = body(seed=None, watermark=None, camera_fixed=None, generate_audio=None,
-                   return_last_frame=None, service_tier=None, callback_url=None,
-                   execution_expires_after=None, output_format=None,
-                   omni_reference_task_type=None, safety_identifier=None, priority=None,
-                   some_future_field={"x": 1})  # fmt: skip
+    payload = body(
+        seed=None,
+        watermark=None,
+        camera_fixed=None,
+        generate_audio=None,
+        return_last_frame=None,
+        service_tier=None,
+        callback_url=None,
+        execution_expires_after=None,
+        output_format=None,
+        omni_reference_task_type=None,
+        safety_identifier=None,
+        priority=None,
+        some_future_field={"x": 1},
+    )
     task, _ = wait(ark, create(ark, payload))
     assert task["status"] == "succeeded" and isinstance(task["seed"], int)
     assert "last_frame_url" not in task["content"]
 
 
-@pytest.mark.parametrize(("ratio", "resolution", "model"), [
-    ("9:16", "480p", M10), ("1:1", "480p", M10), ("21:9", "480p", M10), ("4:3", "720p", M10),
-    ("3:4", "480p", M10),
-])  # fmt: skip
-def test_pixel_sizes_follow_the_table(ark: httpx.Client, tmp_path: Path, ratio: str,
-                                      resolution: str, model: str) -> None:  # fmt: skip
-    task, _ = wait(ark, create(ark, body(f"size check {ratio}", model, ratio=ratio,
-                                         resolution=resolution)))  # fmt: skip
+@pytest.mark.parametrize(
+    ("ratio", "resolution", "model"),
+    [
+        ("9:16", "480p", M10),
+        ("1:1", "480p", M10),
+        ("21:9", "480p", M10),
+        ("4:3", "720p", M10),
+        ("3:4", "480p", M10),
+    ],
+)
+def test_pixel_sizes_follow_the_table(
+    ark: httpx.Client, tmp_path: Path, ratio: str, resolution: str, model: str
+) -> None:
+    task, _ = wait(
+        ark, create(ark, body(f"size check {ratio}", model, ratio=ratio, resolution=resolution))
+    )
     info = probe(download(task["content"]["video_url"], tmp_path / "v.mp4"))
     assert (info["width"], info["height"]) == catalog.PIXELS[(ratio, resolution)]
     assert info["frames"] == 48 and info["codec"] == "h264" and info["fps"] == 24
@@ -177,8 +212,9 @@ def test_audio_track_only_when_asked(ark: httpx.Client, tmp_path: Path) -> None:
 
 def test_first_frame_is_visible_and_adaptive_ratio(ark: httpx.Client, tmp_path: Path) -> None:
     red = png_data_url((220, 30, 30), (360, 640))  # portrait → adaptive picks 9:16
-    payload = body("the red card spins", content=[text("the red card spins"),
-                                                  image(red, "first_frame")])  # fmt: skip
+    payload = body(
+        "the red card spins", content=[text("the red card spins"), image(red, "first_frame")]
+    )
     payload.pop("resolution")
     payload["resolution"] = "480p"
     task, _ = wait(ark, create(ark, payload))
@@ -191,8 +227,11 @@ def test_first_frame_is_visible_and_adaptive_ratio(ark: httpx.Client, tmp_path: 
 
 def test_first_last_frame_cross_fade(ark: httpx.Client, tmp_path: Path) -> None:
     first, last = png_data_url((230, 20, 20), (640, 360)), png_data_url((20, 20, 230), (640, 360))
-    payload = body("fade", ratio="16:9", content=[text("fade"), image(first, "first_frame"),
-                                                  image(last, "last_frame")])  # fmt: skip
+    payload = body(
+        "fade",
+        ratio="16:9",
+        content=[text("fade"), image(first, "first_frame"), image(last, "last_frame")],
+    )
     task, _ = wait(ark, create(ark, payload))
     info = probe(download(task["content"]["video_url"], tmp_path / "v.mp4"))
     a = info["first"][150:300, 200:600].reshape(-1, 3).mean(axis=0)
@@ -200,18 +239,28 @@ def test_first_last_frame_cross_fade(ark: httpx.Client, tmp_path: Path) -> None:
     assert a[0] > 180 > a[2] and b[2] > 180 > b[0], (a, b)
 
 
-def test_reference_image_via_asset_is_drawn(emu: Emulator, ark: httpx.Client,
-                                            tmp_path: Path) -> None:  # fmt: skip
+def test_reference_image_via_asset_is_drawn(
+    emu: Emulator, ark: httpx.Client, tmp_path: Path
+) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (500, 500), (20, 210, 40)).save(buf, "PNG")
-    up = httpx.post(emu.base_url + "/emulator/assets?filename=green.png", content=buf.getvalue(),
-                    headers={"Content-Type": "image/png"})  # fmt: skip
+    up = httpx.post(
+        emu.base_url + "/emulator/assets?filename=green.png",
+        content=buf.getvalue(),
+        headers={"Content-Type": "image/png"},
+    )
     assert up.status_code == 200
     asset = up.json()
     assert asset["url"] == f"asset://{asset['id']}" and asset["id"].startswith("asset-")
-    payload = body("[Image 1] and a placeholder [Image 2]", ratio="16:9",
-                   content=[text("[Image 1] and a placeholder [Image 2]"), image(asset["url"]),
-                            image("https://example.com/not-fetched.png")])  # fmt: skip
+    payload = body(
+        "[Image 1] and a placeholder [Image 2]",
+        ratio="16:9",
+        content=[
+            text("[Image 1] and a placeholder [Image 2]"),
+            image(asset["url"]),
+            image("https://example.com/not-fetched.png"),
+        ],
+    )
     task, _ = wait(ark, create(ark, payload))
     frame = probe(download(task["content"]["video_url"], tmp_path / "v.mp4"))["first"]
     green = (frame[..., 1] > 170) & (frame[..., 0] < 80) & (frame[..., 2] < 90)
@@ -234,8 +283,15 @@ def test_list_with_filters(tmp_path: Path) -> None:
 
 def _check_list(ark: httpx.Client) -> None:
     ids = [create(ark, body(f"list {i}")) for i in range(3)]
-    r = ark.get(TASKS, params=[("page_num", "1"), ("page_size", "10"),
-                               ("filter.task_ids", ids[0]), ("filter.task_ids", ids[2])])  # fmt: skip
+    r = ark.get(
+        TASKS,
+        params=[
+            ("page_num", "1"),
+            ("page_size", "10"),
+            ("filter.task_ids", ids[0]),
+            ("filter.task_ids", ids[2]),
+        ],
+    )
     assert r.status_code == 200
     data = r.json()
     assert data["total"] == 2 and [t["id"] for t in data["items"]] == [ids[2], ids[0]]
@@ -294,33 +350,88 @@ def test_configured_key_must_match(tmp_path: Path) -> None:
 RED = png_data_url((200, 0, 0))
 
 
-@pytest.mark.parametrize(("payload", "status", "code", "param"), [
-    (body(duration=20), 400, "InvalidParameter", "duration"),
-    (body(model=M20_FAST, resolution="1080p"), 400, "InvalidParameter", "resolution"),
-    (body(ratio="2:1"), 400, "InvalidParameter", "ratio"),
-    (body(model=M20, service_tier="flex"), 400, "InvalidParameter", "service_tier"),
-    (body(model=M20, camera_fixed=True), 400, "InvalidParameter", "camera_fixed"),
-    (body(generate_audio=True), 400, "InvalidParameter", "generate_audio"),
-    (body(model=M20, content=[text("x"), image(RED, "first_frame"), image(RED)]), 400,
-     "InvalidParameter", "content.role"),
-    (body(model=M20, content=[text("x"), {"type": "audio_url", "audio_url": {"url": "https://a/b.mp3"},
-                                          "role": "reference_audio"}]), 400, "InvalidParameter", "content"),
-    (body(model=M20, content=[text("x")] + [image(RED)] * 10), 400, "InvalidParameter", "content"),
-    (body(model=M20, content=[text("x"), {"type": "video_url", "video_url": {"url": "https://a/v.mp4"},
-                                          "role": "reference_video"}]) | {"model": M10}, 400,
-     "InvalidParameter", "content"),
-    (body(content=[text("   ")]), 400, "InvalidParameter", "content.text"),
-    (body(content=None), 400, "MissingParameter", "content"),
-    (body(model=None), 400, "MissingParameter", "model"),
-    (body(content=[text("x"), image(RED, "last_frame")]), 400, "InvalidParameter", "content.role"),
-    (body(content=[text("x"), image(png_data_url((1, 2, 3), (100, 100)), "first_frame")]), 400,
-     "InvalidParameter", "content[1].image_url"),
-    (body(model="doubao-seedance-2-0-260128"), 404, "InvalidEndpointOrModel.NotFound", "model"),
-    (body(model="no-such-model"), 404, "InvalidEndpointOrModel.NotFound", "model"),
-    (body(prompt="bad words [[input-moderation]]"), 400, "InputTextSensitiveContentDetected", ""),
-])  # fmt: skip
-def test_create_validation(ark: httpx.Client, payload: dict[str, Any], status: int, code: str,
-                           param: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("payload", "status", "code", "param"),
+    [
+        (body(duration=20), 400, "InvalidParameter", "duration"),
+        (body(model=M20_FAST, resolution="1080p"), 400, "InvalidParameter", "resolution"),
+        (body(ratio="2:1"), 400, "InvalidParameter", "ratio"),
+        (body(model=M20, service_tier="flex"), 400, "InvalidParameter", "service_tier"),
+        (body(model=M20, camera_fixed=True), 400, "InvalidParameter", "camera_fixed"),
+        (body(generate_audio=True), 400, "InvalidParameter", "generate_audio"),
+        (
+            body(model=M20, content=[text("x"), image(RED, "first_frame"), image(RED)]),
+            400,
+            "InvalidParameter",
+            "content.role",
+        ),
+        (
+            body(
+                model=M20,
+                content=[
+                    text("x"),
+                    {
+                        "type": "audio_url",
+                        "audio_url": {"url": "https://a/b.mp3"},
+                        "role": "reference_audio",
+                    },
+                ],
+            ),
+            400,
+            "InvalidParameter",
+            "content",
+        ),
+        (
+            body(model=M20, content=[text("x")] + [image(RED)] * 10),
+            400,
+            "InvalidParameter",
+            "content",
+        ),
+        (
+            body(
+                model=M20,
+                content=[
+                    text("x"),
+                    {
+                        "type": "video_url",
+                        "video_url": {"url": "https://a/v.mp4"},
+                        "role": "reference_video",
+                    },
+                ],
+            )
+            | {"model": M10},
+            400,
+            "InvalidParameter",
+            "content",
+        ),
+        (body(content=[text("   ")]), 400, "InvalidParameter", "content.text"),
+        (body(content=None), 400, "MissingParameter", "content"),
+        (body(model=None), 400, "MissingParameter", "model"),
+        (
+            body(content=[text("x"), image(RED, "last_frame")]),
+            400,
+            "InvalidParameter",
+            "content.role",
+        ),
+        (
+            body(content=[text("x"), image(png_data_url((1, 2, 3), (100, 100)), "first_frame")]),
+            400,
+            "InvalidParameter",
+            "content[1].image_url",
+        ),
+        (body(model="doubao-seedance-2-0-260128"), 404, "InvalidEndpointOrModel.NotFound", "model"),
+        (body(model="no-such-model"), 404, "InvalidEndpointOrModel.NotFound", "model"),
+        (
+            body(prompt="bad words [[input-moderation]]"),
+            400,
+            "InputTextSensitiveContentDetected",
+            "",
+        ),
+    ],
+)
+def test_create_validation(
+    ark: httpx.Client, payload: dict[str, Any], status: int, code: str, param: str
+) -> None:
     r = ark.post(TASKS, json=payload)
     assert r.status_code == status, r.text
     err = r.json()["error"]
@@ -341,8 +452,9 @@ def test_endpoint_ids_and_volcengine_mount(emu: Emulator, ark: httpx.Client) -> 
     ep = create(ark, body(model="ep-20260101-abc", duration=-1))
     task = ark.get(f"{TASKS}/{ep}").json()
     assert task["model"] == "ep-20260101-abc" and task["duration"] == 5
-    with httpx.Client(base_url=emu.base_url + "/volcengine/api/v3",
-                      headers={"Authorization": "Bearer v"}) as volc:  # fmt: skip
+    with httpx.Client(
+        base_url=emu.base_url + "/volcengine/api/v3", headers={"Authorization": "Bearer v"}
+    ) as volc:
         tid = create(volc, body(model="doubao-seedance-1-0-pro-250528"))
         assert volc.get(f"{TASKS}/{tid}").json()["model"] == "doubao-seedance-1-0-pro-250528"
         refused = volc.post(TASKS, json=body(model=M20))
@@ -351,8 +463,10 @@ def test_endpoint_ids_and_volcengine_mount(emu: Emulator, ark: httpx.Client) -> 
 
 
 def test_rate_limit_retry_after(tmp_path: Path) -> None:
-    with Emulator(tmp_path, rate_limit_rpm=2) as e, \
-            httpx.Client(base_url=e.base_url + "/api/v3", headers={"Authorization": "Bearer k"}) as c:  # fmt: skip
+    with (
+        Emulator(tmp_path, rate_limit_rpm=2) as e,
+        httpx.Client(base_url=e.base_url + "/api/v3", headers={"Authorization": "Bearer k"}) as c,
+    ):
         assert c.post(TASKS, json=body()).status_code == 200
         assert c.post(TASKS, json=body()).status_code == 200
         r = c.post(TASKS, json=body())
@@ -374,8 +488,10 @@ def test_moderation_and_expiry_triggers(ark: httpx.Client) -> None:
 
 
 def test_signed_urls_expire_and_refresh(tmp_path: Path) -> None:
-    with Emulator(tmp_path, queued_seconds=0.05, running_seconds=0.05, url_ttl_seconds=2) as e, \
-            httpx.Client(base_url=e.base_url + "/api/v3", headers={"Authorization": "Bearer k"}) as c:  # fmt: skip
+    with (
+        Emulator(tmp_path, queued_seconds=0.05, running_seconds=0.05, url_ttl_seconds=2) as e,
+        httpx.Client(base_url=e.base_url + "/api/v3", headers={"Authorization": "Bearer k"}) as c,
+    ):
         task, _ = wait(c, create(c, body("short lived url")))
         url = task["content"]["video_url"]
         assert httpx.head(url).status_code == 200
@@ -415,15 +531,20 @@ def test_restart_keeps_tasks_and_finishes_renders(tmp_path: Path) -> None:
     ) as c:
         tid = create(c, body("survives a restart"))
     first.stop()
-    with Emulator(tmp_path, queued_seconds=0.1, running_seconds=0.2) as second, \
-            httpx.Client(base_url=second.base_url + "/api/v3", headers={"Authorization": "Bearer k"}) as c:  # fmt: skip
+    with (
+        Emulator(tmp_path, queued_seconds=0.1, running_seconds=0.2) as second,
+        httpx.Client(
+            base_url=second.base_url + "/api/v3", headers={"Authorization": "Bearer k"}
+        ) as c,
+    ):
         task, _ = wait(c, tid)
         assert task["status"] == "succeeded"
         assert httpx.get(task["content"]["video_url"]).status_code == 200
 
 
-def test_health_stats_and_ensure_running(emu: Emulator, monkeypatch: pytest.MonkeyPatch,
-                                         tmp_path: Path) -> None:  # fmt: skip
+def test_health_stats_and_ensure_running(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     health = httpx.get(emu.base_url + "/emulator/health").json()
     assert health["status"] == "ok" and "/api/v3" in health["mounts"]
     assert "[[moderation]]" in health["triggers"]
@@ -468,8 +589,10 @@ def test_a_burst_of_connections_is_answered_not_dropped(emu: Emulator) -> None:
 def test_running_jitter_spreads_tasks_per_prompt(tmp_path: Path) -> None:
     """Real renders vary; with jitter, tasks of one size stop finishing in lockstep, and a
     prompt keeps its own running time (runs of the same workload stay comparable)."""
-    with Emulator(tmp_path, queued_seconds=30, running_seconds=100, running_jitter=0.2) as e, \
-            httpx.Client(base_url=e.base_url + "/api/v3", headers={"Authorization": "Bearer k"}) as c:  # fmt: skip
+    with (
+        Emulator(tmp_path, queued_seconds=30, running_seconds=100, running_jitter=0.2) as e,
+        httpx.Client(base_url=e.base_url + "/api/v3", headers={"Authorization": "Bearer k"}) as c,
+    ):
         ids = [create(c, body(f"a kite over the dunes, take {i}")) for i in range(20)]
         again = create(c, body("a kite over the dunes, take 0"))
         running = [e.service.store.get(i).running_s for i in ids]
@@ -477,17 +600,22 @@ def test_running_jitter_spreads_tasks_per_prompt(tmp_path: Path) -> None:
         assert max(running) - min(running) > 20  # spread, not one value
         assert e.service.store.get(again).running_s == running[0]
         assert c.get(f"{TASKS}/{ids[0]}").json()["status"] == "queued"
-    with Emulator(tmp_path / "flat", queued_seconds=30, running_seconds=100) as e, \
-            httpx.Client(base_url=e.base_url + "/api/v3", headers={"Authorization": "Bearer k"}) as c:  # fmt: skip
+    with (
+        Emulator(tmp_path / "flat", queued_seconds=30, running_seconds=100) as e,
+        httpx.Client(base_url=e.base_url + "/api/v3", headers={"Authorization": "Bearer k"}) as c,
+    ):
         ids = [create(c, body(f"a kite over the dunes, take {i}")) for i in range(5)]
         assert {e.service.store.get(i).running_s for i in ids} == {100}
 
 
 def test_cli_prints_url_and_serves(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "seedance_nb.emulator", "--port", "0",
-                             "--state-dir", str(tmp_path)], stdout=subprocess.PIPE, text=True,
-                            env=env)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "seedance_nb.emulator", "--port", "0", "--state-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -26,21 +26,29 @@ SPEC = "create-drop@0.5*10,status-429@0.3;seed=7,retry-after=1"
 
 def body(prompt: str = "a harbour at dawn", **kw: Any) -> dict[str, Any]:
     """One render spec for the whole module (seed fixed), so the MP4 renders once and is cached."""
-    return {"model": M10, "content": [{"type": "text", "text": prompt}], "resolution": "480p",
-            "duration": 2, "seed": 11, **kw}  # fmt: skip
+    return {
+        "model": M10,
+        "content": [{"type": "text", "text": prompt}],
+        "resolution": "480p",
+        "duration": 2,
+        "seed": 11,
+        **kw,
+    }
 
 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with Emulator(tmp_path_factory.mktemp("faults"), queued_seconds=0.2,
-                  running_seconds=0.3, faults=None) as e:  # fmt: skip
+    with Emulator(
+        tmp_path_factory.mktemp("faults"), queued_seconds=0.2, running_seconds=0.3, faults=None
+    ) as e:
         yield e
 
 
 @pytest.fixture
 def ark(emu: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.base_url + "/api/v3", timeout=10,
-                      headers={"Authorization": f"Bearer {KEY}"}) as c:  # fmt: skip
+    with httpx.Client(
+        base_url=emu.base_url + "/api/v3", timeout=10, headers={"Authorization": f"Bearer {KEY}"}
+    ) as c:
         yield c
 
 
@@ -80,8 +88,9 @@ def wait(ark: httpx.Client, task_id: str, timeout: float = 20.0) -> dict[str, An
 @pytest.fixture(scope="module")
 def finished(emu: Emulator) -> str:
     """A succeeded task whose MP4 the download tests fetch (fresh signed URL per read)."""
-    with httpx.Client(base_url=emu.base_url + "/api/v3", timeout=10,
-                      headers={"Authorization": f"Bearer {KEY}"}) as c:  # fmt: skip
+    with httpx.Client(
+        base_url=emu.base_url + "/api/v3", timeout=10, headers={"Authorization": f"Bearer {KEY}"}
+    ) as c:
         task = wait(c, create(c))
     assert task["status"] == "succeeded"
     return task["id"]
@@ -96,20 +105,40 @@ def video_url(ark: httpx.Client, task_id: str) -> str:
 
 def test_fault_names_are_the_documented_set() -> None:
     assert set(FAULTS) == {
-        "create-5xx", "create-429", "create-drop", "create-timeout", "create-stall",
-        "status-429", "status-5xx", "status-garbage", "status-partial", "status-reset",
-        "status-huge", "download-cut", "download-trickle", "download-expired",
-        "download-redirect-file", "callback-drop", "callback-duplicate", "callback-reorder",
-        "task-expired", "task-moderated",
-    }  # fmt: skip
+        "create-5xx",
+        "create-429",
+        "create-drop",
+        "create-timeout",
+        "create-stall",
+        "status-429",
+        "status-5xx",
+        "status-garbage",
+        "status-partial",
+        "status-reset",
+        "status-huge",
+        "download-cut",
+        "download-trickle",
+        "download-expired",
+        "download-redirect-file",
+        "callback-drop",
+        "callback-duplicate",
+        "callback-reorder",
+        "task-expired",
+        "task-moderated",
+    }
     assert all(isinstance(v, str) and v for v in FAULTS.values())
 
 
 def test_parse_round_trips_and_matches_the_mapping_form() -> None:
     plan = FaultPlan.parse(SPEC)
     assert plan.faults == (Fault("create-drop", 0.5, 10), Fault("status-429", 0.3))
-    assert (plan.seed, plan.retry_after, plan.stall, plan.burst, plan.trickle) == (7, 1, 5, 3,
-                                                                                   262144)  # fmt: skip
+    assert (plan.seed, plan.retry_after, plan.stall, plan.burst, plan.trickle) == (
+        7,
+        1,
+        5,
+        3,
+        262144,
+    )
     assert FaultPlan.parse(str(plan)) == plan and str(FaultPlan.parse(str(plan))) == str(plan)
     assert FaultPlan({"create-drop": 0.5, "status-429": 0.3}, seed=7) == FaultPlan.parse(
         "create-drop@0.5,status-429@0.3;seed=7"
@@ -120,19 +149,22 @@ def test_parse_round_trips_and_matches_the_mapping_form() -> None:
     assert plan.counts() == {"create-drop": 0, "status-429": 0}
 
 
-@pytest.mark.parametrize(("spec", "names"), [
-    ("create-dorp", ["'create-dorp'", "create-drop", "task-moderated"]),
-    ("create-drop@1.5", ["'create-drop@1.5'", "0..1"]),
-    ("create-drop@x", ["'create-drop@x'"]),
-    ("create-drop*-1", ["'create-drop*-1'"]),
-    ("create-drop*2.5", ["'create-drop*2.5'"]),
-    ("create-drop;speed=2", ["'speed'", "retry-after", "trickle"]),
-    ("create-drop;seed=abc", ["'seed=abc'"]),
-    ("create-drop;seed=1.5", ["seed=1.5"]),
-    ("create-drop;burst=0", ["burst=0"]),
-    ("create-drop;stall", ["'stall'", "key=value"]),
-    ("create-drop,create-drop", ["twice"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("spec", "names"),
+    [
+        ("create-dorp", ["'create-dorp'", "create-drop", "task-moderated"]),
+        ("create-drop@1.5", ["'create-drop@1.5'", "0..1"]),
+        ("create-drop@x", ["'create-drop@x'"]),
+        ("create-drop*-1", ["'create-drop*-1'"]),
+        ("create-drop*2.5", ["'create-drop*2.5'"]),
+        ("create-drop;speed=2", ["'speed'", "retry-after", "trickle"]),
+        ("create-drop;seed=abc", ["'seed=abc'"]),
+        ("create-drop;seed=1.5", ["seed=1.5"]),
+        ("create-drop;burst=0", ["burst=0"]),
+        ("create-drop;stall", ["'stall'", "key=value"]),
+        ("create-drop,create-drop", ["twice"]),
+    ],
+)
 def test_bad_specs_name_the_bad_item(spec: str, names: list[str]) -> None:
     with pytest.raises(ValueError) as info:
         FaultPlan.parse(spec)
@@ -239,14 +271,23 @@ def _is_huge(r: httpx.Response) -> None:
     assert int(r.headers["content-length"]) == len(r.content)
 
 
-@pytest.mark.parametrize(("name", "check"), [
-    ("status-429", _is_429), ("status-garbage", _is_garbage), ("status-partial", _is_partial),
-    ("status-huge", _is_huge),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "check"),
+    [
+        ("status-429", _is_429),
+        ("status-garbage", _is_garbage),
+        ("status-partial", _is_partial),
+        ("status-huge", _is_huge),
+    ],
+)
 def test_status_faults_answer_as_named(
-    emu: Emulator, ark: httpx.Client, finished: str, faults: Callable[[str], FaultPlan],
-    name: str, check: Callable[[httpx.Response], None],
-) -> None:  # fmt: skip
+    emu: Emulator,
+    ark: httpx.Client,
+    finished: str,
+    faults: Callable[[str], FaultPlan],
+    name: str,
+    check: Callable[[httpx.Response], None],
+) -> None:
     plan = faults(f"{name}*1")
     check(ark.get(f"{TASKS}/{finished}"))
     assert plan.counts() == {name: 1}
@@ -279,17 +320,26 @@ def test_only_dialect_requests_are_eligible(
     faults("status-429,create-5xx")
     assert httpx.get(emu.base_url + "/emulator/health").status_code == 200
     assert httpx.get(emu.base_url + "/emulator/stats").status_code == 200
-    upload = httpx.post(emu.base_url + "/emulator/assets", content=b"x" * 10,
-                        headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+    upload = httpx.post(
+        emu.base_url + "/emulator/assets",
+        content=b"x" * 10,
+        headers={"Content-Type": "application/octet-stream"},
+    )
     assert upload.status_code == 200
     health = httpx.get(emu.base_url + "/emulator/health").json()
-    assert health["fault_plan"] == "status-429,create-5xx;seed=0" and "status-huge" in health["faults"]
+    assert (
+        health["fault_plan"] == "status-429,create-5xx;seed=0" and "status-huge" in health["faults"]
+    )
     assert ark.get(f"{TASKS}/{finished}").status_code == 429
-    gateway = httpx.get(emu.base_url + "/orcarouter/v1/video/generations/nope",
-                        headers={"Authorization": f"Bearer {KEY}"})  # fmt: skip
+    gateway = httpx.get(
+        emu.base_url + "/orcarouter/v1/video/generations/nope",
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
     assert gateway.status_code == 429
-    cancel = httpx.post(emu.base_url + "/seedance2ink/api/open/v1/video/generations/nope/cancel",
-                        headers={"Authorization": f"Bearer {KEY}"})  # fmt: skip
+    cancel = httpx.post(
+        emu.base_url + "/seedance2ink/api/open/v1/video/generations/nope/cancel",
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
     assert cancel.status_code != 500  # a cancel is not a create
     assert ark.delete(f"{TASKS}/nope").status_code == 404  # nor is a DELETE
     assert emu.faults is not None and emu.faults.counts()["create-5xx"] == 0
@@ -321,9 +371,10 @@ def test_download_cut_also_cuts_a_range(
 ) -> None:
     faults("download-cut*1")
     got = bytearray()
-    with pytest.raises(httpx.RemoteProtocolError), httpx.stream(
-        "GET", video_url(ark, finished), headers={"Range": "bytes=1000-"}
-    ) as r:
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        httpx.stream("GET", video_url(ark, finished), headers={"Range": "bytes=1000-"}) as r,
+    ):
         assert r.status_code == 206
         wanted = int(r.headers["content-length"])
         for chunk in r.iter_raw():
@@ -384,9 +435,11 @@ def callbacks_for(emu: Emulator, ark: httpx.Client, url: str) -> str:
 
 
 def test_callback_drop_sends_nothing(
-    emu: Emulator, ark: httpx.Client, hook: tuple[str, list[dict[str, Any]]],
+    emu: Emulator,
+    ark: httpx.Client,
+    hook: tuple[str, list[dict[str, Any]]],
     faults: Callable[[str], FaultPlan],
-) -> None:  # fmt: skip
+) -> None:
     url, received = hook
     dropped = emu.stats()["callbacks"].get("dropped by fault", 0)
     plan = faults("callback-drop")
@@ -398,9 +451,11 @@ def test_callback_drop_sends_nothing(
 
 
 def test_callback_duplicate_sends_each_twice(
-    emu: Emulator, ark: httpx.Client, hook: tuple[str, list[dict[str, Any]]],
+    emu: Emulator,
+    ark: httpx.Client,
+    hook: tuple[str, list[dict[str, Any]]],
     faults: Callable[[str], FaultPlan],
-) -> None:  # fmt: skip
+) -> None:
     url, received = hook
     faults("callback-duplicate")
     task_id = callbacks_for(emu, ark, url)
@@ -410,9 +465,11 @@ def test_callback_duplicate_sends_each_twice(
 
 
 def test_callback_reorder_sends_a_stale_running_after_the_terminal(
-    emu: Emulator, ark: httpx.Client, hook: tuple[str, list[dict[str, Any]]],
+    emu: Emulator,
+    ark: httpx.Client,
+    hook: tuple[str, list[dict[str, Any]]],
     faults: Callable[[str], FaultPlan],
-) -> None:  # fmt: skip
+) -> None:
     url, received = hook
     plan = faults("callback-reorder")
     task_id = callbacks_for(emu, ark, url)
@@ -426,10 +483,13 @@ def test_callback_reorder_sends_a_stale_running_after_the_terminal(
 # ----------------------------------------------------------------------------- task outcomes
 
 
-@pytest.mark.parametrize(("name", "status", "code"), [
-    ("task-expired", "expired", "TaskExpired"),
-    ("task-moderated", "failed", "OutputVideoSensitiveContentDetected"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "status", "code"),
+    [
+        ("task-expired", "expired", "TaskExpired"),
+        ("task-moderated", "failed", "OutputVideoSensitiveContentDetected"),
+    ],
+)
 def test_task_faults_decide_the_outcome(
     ark: httpx.Client, faults: Callable[[str], FaultPlan], name: str, status: str, code: str
 ) -> None:
@@ -452,9 +512,7 @@ def test_a_prompt_trigger_wins_over_a_task_fault(
 # ----------------------------------------------------------------------------- switching
 
 
-def test_set_faults_switches_at_runtime(
-    emu: Emulator, ark: httpx.Client, finished: str
-) -> None:
+def test_set_faults_switches_at_runtime(emu: Emulator, ark: httpx.Client, finished: str) -> None:
     emu.set_faults(FaultPlan({"status-429": 1.0}))
     try:
         assert ark.get(f"{TASKS}/{finished}").status_code == 429
@@ -500,9 +558,22 @@ def test_cli_takes_a_fault_plan(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "create-drop@7" in capsys.readouterr().err
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("SEEDANCE_EMULATOR_FAULTS", None)
-    proc = subprocess.Popen([sys.executable, "-m", "seedance_nb.emulator", "--port", "0",
-                             "--state-dir", str(tmp_path), "--faults", "status-reset*2"],
-                            stdout=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "seedance_nb.emulator",
+            "--port",
+            "0",
+            "--state-dir",
+            str(tmp_path),
+            "--faults",
+            "status-reset*2",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().split()[3]
@@ -516,9 +587,12 @@ def test_cli_takes_a_fault_plan(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_hang_ups_are_quiet_and_never_log_the_key(
-    ark: httpx.Client, finished: str, faults: Callable[[str], FaultPlan],
-    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+    ark: httpx.Client,
+    finished: str,
+    faults: Callable[[str], FaultPlan],
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
     caplog.set_level(logging.DEBUG, logger="seedance_nb.emulator")
     faults("status-reset*1,create-drop*1,download-cut*1")
     with pytest.raises(httpx.RemoteProtocolError):

@@ -134,12 +134,20 @@ def speed_factor() -> float:
 class Emulator:
     """One emulator server: bind on start, serve in a daemon thread, stop cleanly."""
 
-    def __init__(self, state_dir: str | Path | None = None, host: str = "127.0.0.1",
-                 port: int = 0, *, api_key: str | None = None, queued_seconds: float = 1.0,
-                 running_seconds: float = 2.0, running_jitter: float = 0.0,
-                 url_ttl_seconds: float = 86400,
-                 rate_limit_rpm: int | None = None,
-                 faults: FaultPlan | str | EllipsisType | None = ...) -> None:  # fmt: skip
+    def __init__(
+        self,
+        state_dir: str | Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        api_key: str | None = None,
+        queued_seconds: float = 1.0,
+        running_seconds: float = 2.0,
+        running_jitter: float = 0.0,
+        url_ttl_seconds: float = 86400,
+        rate_limit_rpm: int | None = None,
+        faults: FaultPlan | str | EllipsisType | None = ...,
+    ) -> None:
         """``faults``: a :class:`FaultPlan`, its spec string, or None (off); left out, it is
         read from ``SEEDANCE_EMULATOR_FAULTS``."""
         if host not in ("127.0.0.1", "localhost", "::1"):
@@ -255,29 +263,52 @@ def ensure_running(state_dir: str | Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m seedance_nb.emulator``: serve until Ctrl-C."""
-    ap = argparse.ArgumentParser(prog="python -m seedance_nb.emulator",
-                                 description="Offline Seedance (ModelArk) emulator.")  # fmt: skip
+    ap = argparse.ArgumentParser(
+        prog="python -m seedance_nb.emulator", description="Offline Seedance (ModelArk) emulator."
+    )
     ap.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     ap.add_argument("--port", type=int, default=8642, help="port (0 = pick a free one)")
-    ap.add_argument("--state-dir", default=os.path.expanduser("~/.cache/seedance-nb/emulator"),
-                    help="where tasks and files persist")  # fmt: skip
-    ap.add_argument("--api-key", default=os.environ.get("SEEDANCE_EMULATOR_API_KEY"),
-                    help="require exactly this Bearer key (default: any non-empty key)")  # fmt: skip
+    ap.add_argument(
+        "--state-dir",
+        default=os.path.expanduser("~/.cache/seedance-nb/emulator"),
+        help="where tasks and files persist",
+    )
+    ap.add_argument(
+        "--api-key",
+        default=os.environ.get("SEEDANCE_EMULATOR_API_KEY"),
+        help="require exactly this Bearer key (default: any non-empty key)",
+    )
     ap.add_argument("--queued-seconds", type=float, default=1.0)
     ap.add_argument("--running-seconds", type=float, default=2.0)
-    ap.add_argument("--running-jitter", type=float, default=0.0, metavar="FRACTION",
-                    help="vary each prompt's running time by up to ± this fraction")  # fmt: skip
+    ap.add_argument(
+        "--running-jitter",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="vary each prompt's running time by up to ± this fraction",
+    )
     ap.add_argument("--url-ttl-seconds", type=float, default=86400)
     ap.add_argument("--rate-limit-rpm", type=int, default=None)
-    ap.add_argument("--faults", default=None, metavar="SPEC",
-                    help=f"fault plan, e.g. 'create-drop@0.5,status-429;seed=7' (default: ${FAULTS_ENV})")  # fmt: skip
+    ap.add_argument(
+        "--faults",
+        default=None,
+        metavar="SPEC",
+        help=f"fault plan, e.g. 'create-drop@0.5,status-429;seed=7' (default: ${FAULTS_ENV})",
+    )
     args = ap.parse_args(argv)
     try:
-        emu = Emulator(args.state_dir, args.host, args.port, api_key=args.api_key,
-                       queued_seconds=args.queued_seconds, running_seconds=args.running_seconds,
-                       running_jitter=args.running_jitter,
-                       url_ttl_seconds=args.url_ttl_seconds, rate_limit_rpm=args.rate_limit_rpm,
-                       faults=... if args.faults is None else args.faults)  # fmt: skip
+        emu = Emulator(
+            args.state_dir,
+            args.host,
+            args.port,
+            api_key=args.api_key,
+            queued_seconds=args.queued_seconds,
+            running_seconds=args.running_seconds,
+            running_jitter=args.running_jitter,
+            url_ttl_seconds=args.url_ttl_seconds,
+            rate_limit_rpm=args.rate_limit_rpm,
+            faults=... if args.faults is None else args.faults,
+        )
     except ValueError as exc:
         ap.error(str(exc))
     try:

@@ -106,11 +106,14 @@ class Fault:
             raise ValueError(f"unknown fault {item.strip()!r} ({_allowed(FAULTS)})")
         name, rate, count = m.groups()
         try:
-            return cls(name, 1.0 if rate is None else float(rate),
-                       None if count is None else int(count))  # fmt: skip
+            return cls(
+                name, 1.0 if rate is None else float(rate), None if count is None else int(count)
+            )
         except ValueError as exc:
-            raise ValueError(f"bad fault item {item.strip()!r}: {exc} "
-                             "(write name[@rate][*count], rate 0..1, count an integer)") from None  # fmt: skip
+            raise ValueError(
+                f"bad fault item {item.strip()!r}: {exc} "
+                "(write name[@rate][*count], rate 0..1, count an integer)"
+            ) from None
 
 
 def _check_option(key: str, value: float) -> float:
@@ -150,9 +153,16 @@ class FaultPlan:
     depends only on how many eligible events it saw, not on other faults' traffic.
     """
 
-    def __init__(self, faults: Mapping[str, float] | Iterable[Fault | str] = (), *,
-                 seed: int = 0, retry_after: float = 1, stall: float = 5, burst: int = 3,
-                 trickle: int = 262144) -> None:  # fmt: skip
+    def __init__(
+        self,
+        faults: Mapping[str, float] | Iterable[Fault | str] = (),
+        *,
+        seed: int = 0,
+        retry_after: float = 1,
+        stall: float = 5,
+        burst: int = 3,
+        trickle: int = 262144,
+    ) -> None:
         if isinstance(faults, Mapping):
             items = [Fault(name, float(rate)) for name, rate in faults.items()]
         else:
@@ -161,8 +171,13 @@ class FaultPlan:
         if len(set(names)) != len(names):
             raise ValueError(f"a fault is listed twice in {', '.join(names)}")
         self.faults: tuple[Fault, ...] = tuple(items)
-        given = {"seed": seed, "retry-after": retry_after, "stall": stall, "burst": burst,
-                 "trickle": trickle}  # fmt: skip
+        given = {
+            "seed": seed,
+            "retry-after": retry_after,
+            "stall": stall,
+            "burst": burst,
+            "trickle": trickle,
+        }
         self.options = {key: _check_option(key, value) for key, value in given.items()}
         self.seed = int(self.options["seed"])
         self.retry_after = self.options["retry-after"]
@@ -183,8 +198,10 @@ class FaultPlan:
         for opt in (o for o in opts.split(",") if o.strip()):
             key, sep, raw = (part.strip() for part in opt.partition("="))
             if not sep:
-                raise ValueError(f"fault option {opt.strip()!r} needs a value: write key=value "
-                                 f"({_allowed(OPTIONS)})")  # fmt: skip
+                raise ValueError(
+                    f"fault option {opt.strip()!r} needs a value: write key=value "
+                    f"({_allowed(OPTIONS)})"
+                )
             if key not in OPTIONS:
                 raise ValueError(f"unknown fault option {key!r} ({_allowed(OPTIONS)})")
             try:
@@ -195,9 +212,10 @@ class FaultPlan:
 
     def __str__(self) -> str:
         opts = [f"seed={self.seed}"] + [
-            f"{key}={_num(value)}" for key, value in self.options.items()
+            f"{key}={_num(value)}"
+            for key, value in self.options.items()
             if key != "seed" and value != OPTIONS[key][0]
-        ]  # fmt: skip
+        ]
         return ",".join(map(str, self.faults)) + ";" + ",".join(opts)
 
     def __repr__(self) -> str:
@@ -245,29 +263,41 @@ class FaultPlan:
     def _effect_of(self, name: str) -> Effect:
         def error(status: int, code: str, message: str, retry: bool = False) -> Response:
             body = {"error": {"code": code, "message": f"{message} (emulator fault {name})"}}
-            return json_response(body, status, {"Retry-After": _num(self.retry_after)} if retry else None)
+            return json_response(
+                body, status, {"Retry-After": _num(self.retry_after)} if retry else None
+            )
 
         answers: dict[str, Callable[[], Response]] = {
-            "create-5xx": lambda: error(500, "InternalServiceError",
-                                        "The service encountered an unexpected internal error."),
-            "create-429": lambda: error(429, "RateLimitExceeded.EndpointRPMExceeded",
-                                        "The request rate exceeds the endpoint's RPM limit.",
-                                        retry=True),
-            "status-429": lambda: error(429, "RateLimitExceeded.EndpointRPMExceeded",
-                                        "Too many status reads; retry later.", retry=True),
-            "status-5xx": lambda: error(503, "ServiceUnavailable",
-                                        "The service is temporarily unavailable."),
+            "create-5xx": lambda: error(
+                500, "InternalServiceError", "The service encountered an unexpected internal error."
+            ),
+            "create-429": lambda: error(
+                429,
+                "RateLimitExceeded.EndpointRPMExceeded",
+                "The request rate exceeds the endpoint's RPM limit.",
+                retry=True,
+            ),
+            "status-429": lambda: error(
+                429,
+                "RateLimitExceeded.EndpointRPMExceeded",
+                "Too many status reads; retry later.",
+                retry=True,
+            ),
+            "status-5xx": lambda: error(
+                503, "ServiceUnavailable", "The service is temporarily unavailable."
+            ),
             "status-garbage": lambda: Response(
-                body=b"<html><body><h1>502 Bad Gateway</h1></body></html>",
-                content_type="text/html"),
+                body=b"<html><body><h1>502 Bad Gateway</h1></body></html>", content_type="text/html"
+            ),
             "status-partial": lambda: json_response({}),
             "status-huge": lambda: Response(body=_huge_json()),
             "download-expired": lambda: json_response(
-                {"error": {"code": "AccessDenied", "message": "Request has expired."}}, 403),
+                {"error": {"code": "AccessDenied", "message": "Request has expired."}}, 403
+            ),
             "download-redirect-file": lambda: Response(
-                status=302, content_type="text/plain",
-                headers={"Location": "file:///etc/passwd"}),
-        }  # fmt: skip
+                status=302, content_type="text/plain", headers={"Location": "file:///etc/passwd"}
+            ),
+        }
         if name in answers:
             return Effect(name, handle=False, answer=answers[name]())
         return {
@@ -309,12 +339,20 @@ def request_phase(method: str, path: str, mounts: Iterable[str]) -> str | None:
 
 def stale_running(task: TaskRecord) -> TaskRecord:
     """A copy of ``task`` as it read while still running (for callback-reorder)."""
-    return dataclasses.replace(task, outcome="succeeded", cancelled_at=None, render_done_at=None,
-                               render_error=None, expires_after=None, queued_s=0.0)  # fmt: skip
+    return dataclasses.replace(
+        task,
+        outcome="succeeded",
+        cancelled_at=None,
+        render_done_at=None,
+        render_error=None,
+        expires_after=None,
+        queued_s=0.0,
+    )
 
 
-def callback_bodies(fault: str | None, task: TaskRecord,
-                    make_body: Callable[[TaskRecord], dict[str, Any]]) -> list[bytes]:  # fmt: skip
+def callback_bodies(
+    fault: str | None, task: TaskRecord, make_body: Callable[[TaskRecord], dict[str, Any]]
+) -> list[bytes]:
     """The bodies to POST, in order, for one status change of ``task`` under ``fault``."""
     if fault == "callback-drop":
         return []

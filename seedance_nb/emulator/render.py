@@ -187,8 +187,9 @@ def cover(img: Image.Image, w: int, h: int) -> Image.Image:
 
 def contain(img: Image.Image, w: int, h: int) -> Image.Image:
     scale = min(w / img.width, h / img.height)
-    return img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                      Image.BILINEAR)  # fmt: skip
+    return img.resize(
+        (max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BILINEAR
+    )
 
 
 # ---------------------------------------------------------------------------------- layout
@@ -216,8 +217,13 @@ def gradient(w: int, h: int, top: tuple[int, int, int], bottom: tuple[int, int, 
     return np.ascontiguousarray(np.broadcast_to(col[:, None, :], (h, w, 3)))
 
 
-def _chip(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, size: int,
-          fill: tuple[int, int, int, int] = (0, 0, 0, 190)) -> None:  # fmt: skip
+def _chip(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[int, int],
+    text: str,
+    size: int,
+    fill: tuple[int, int, int, int] = (0, 0, 0, 190),
+) -> None:
     fnt = font(size)
     pad = max(3, size // 3)
     w = int(fnt.getlength(text))
@@ -290,12 +296,22 @@ def _layer_caption(overlay: Image.Image, spec: RenderSpec, w: int, h: int, top: 
     d = ImageDraw.Draw(overlay)
     d.rectangle((0, y0, w, y0 + band_h), fill=(0, 0, 0, 150))
     for i, line in enumerate(lines):
-        d.text((margin, y0 + margin // 2 + int(i * size * 1.25)), line, font=fnt,
-               fill=(255, 255, 255, 255))  # fmt: skip
+        d.text(
+            (margin, y0 + margin // 2 + int(i * size * 1.25)),
+            line,
+            font=fnt,
+            fill=(255, 255, 255, 255),
+        )
 
 
-def _layer_refs(base: Image.Image, overlay: Image.Image, refs: Sequence[Media], w: int, h: int,
-                accent: tuple[int, int, int]) -> int:  # fmt: skip
+def _layer_refs(
+    base: Image.Image,
+    overlay: Image.Image,
+    refs: Sequence[Media],
+    w: int,
+    h: int,
+    accent: tuple[int, int, int],
+) -> int:
     """Reference cards in a row under the header; returns the y where the cards end."""
     if not refs:
         return h // 8
@@ -318,8 +334,13 @@ def _layer_refs(base: Image.Image, overlay: Image.Image, refs: Sequence[Media], 
         oy = y + (ch - img.height) // 2
         base.paste(img, (ox, oy))
         d.rectangle((ox - 1, oy - 1, ox + img.width, oy + img.height), outline=(255, 255, 255, 200))
-        _chip(d, (ox + 4, oy + 4), f"[{m.label}]", label_size,
-              fill=(*accent, 230) if m.data is not None else (0, 0, 0, 200))  # fmt: skip
+        _chip(
+            d,
+            (ox + 4, oy + 4),
+            f"[{m.label}]",
+            label_size,
+            fill=(*accent, 230) if m.data is not None else (0, 0, 0, 200),
+        )
     return top + area_h
 
 
@@ -343,8 +364,12 @@ def compose_base(spec: RenderSpec, frame_media: Media | None) -> tuple[np.ndarra
         label = f"[{spec.first_frame.label}] first frame" if spec.first_frame else ""
         if spec.last_frame is not None:
             label += f" → [{spec.last_frame.label}] last frame"
-        _chip(d, (max(6, w // 80), max(6, h // 60) + max(11, h // 30) + 14), label.strip(" →"),
-              max(10, h // 36))  # fmt: skip
+        _chip(
+            d,
+            (max(6, w // 80), max(6, h // 60) + max(11, h // 30) + 14),
+            label.strip(" →"),
+            max(10, h // 36),
+        )
     _layer_caption(overlay, spec, w, h, cards_end)
     out = Image.alpha_composite(base.convert("RGBA"), overlay).convert("RGB")
     return np.asarray(out, dtype=np.uint8).copy(), photo is not None
@@ -383,8 +408,12 @@ class TimecodeStamp:
     def patch(self, i: int, n: int, fps: int) -> np.ndarray:
         img = Image.new("RGB", (self.w, self.h), (12, 12, 16))
         d = ImageDraw.Draw(img)
-        d.text((self.pad, self.pad - self.size // 10), self.text(i / fps, i + 1, n),
-               font=self.font, fill=(255, 255, 255))  # fmt: skip
+        d.text(
+            (self.pad, self.pad - self.size // 10),
+            self.text(i / fps, i + 1, n),
+            font=self.font,
+            fill=(255, 255, 255),
+        )
         return np.asarray(img)
 
 
@@ -411,8 +440,12 @@ def tone(seconds_samples: int, seed_text: str) -> np.ndarray:
 # ---------------------------------------------------------------------------------- encode
 
 
-def render(spec: RenderSpec, out_dir: Path, key: str | None = None,
-           progress: Callable[[float], None] | None = None) -> RenderResult:  # fmt: skip
+def render(
+    spec: RenderSpec,
+    out_dir: Path,
+    key: str | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> RenderResult:
     """Write ``{key}.mp4`` (and ``{key}.png``) under ``out_dir`` atomically; reuse if present."""
     import time
 
@@ -500,8 +533,9 @@ def render(spec: RenderSpec, out_dir: Path, key: str | None = None,
                     until = min(samples.shape[1], round((i + 1) / fps * SAMPLE_RATE))
                     while audio_pos < until:
                         chunk = samples[:, audio_pos : min(until, audio_pos + 1024)]
-                        af = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp",
-                                                        layout="stereo")  # fmt: skip
+                        af = av.AudioFrame.from_ndarray(
+                            np.ascontiguousarray(chunk), format="fltp", layout="stereo"
+                        )
                         af.sample_rate = SAMPLE_RATE
                         af.pts = audio_pos
                         for packet in astream.encode(af):

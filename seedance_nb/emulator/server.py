@@ -72,10 +72,16 @@ class Router:
         if parts == ["health"] and req.method in ("GET", "HEAD"):
             req.route = "GET /emulator/health"
             plan = svc.faults
-            return json_response({"status": "ok", "service": "seedance-nb emulator",
-                                  "mounts": self.prefixes,
-                                  "triggers": {f"[[{k}]]": v for k, v in TRIGGERS.items()},
-                                  "faults": FAULTS, "fault_plan": str(plan) if plan else None})  # fmt: skip
+            return json_response(
+                {
+                    "status": "ok",
+                    "service": "seedance-nb emulator",
+                    "mounts": self.prefixes,
+                    "triggers": {f"[[{k}]]": v for k, v in TRIGGERS.items()},
+                    "faults": FAULTS,
+                    "fault_plan": str(plan) if plan else None,
+                }
+            )
         if parts == ["stats"] and req.method in ("GET", "HEAD"):
             req.route = "GET /emulator/stats"
             return json_response(svc.stats())
@@ -104,8 +110,14 @@ class Router:
         )
         name = req.arg("filename")
         asset_id = svc.add_asset(req.body, ctype, os.path.basename(name) if name else None)
-        return json_response({"id": asset_id, "url": f"asset://{asset_id}", "content_type": ctype,
-                              "size": len(req.body)})  # fmt: skip
+        return json_response(
+            {
+                "id": asset_id,
+                "url": f"asset://{asset_id}",
+                "content_type": ctype,
+                "size": len(req.body),
+            }
+        )
 
     def _file(self, req: Request, task_id: str, name: str) -> Response:
         svc = self.service
@@ -146,15 +158,26 @@ class _Handler(BaseHTTPRequestHandler):
             n = -1
         if n < 0 or n > MAX_BODY:
             self.close_connection = True
-            self._send(_emulator_error(413 if n > 0 else 400, "InvalidParameter",
-                                       "Request body too large or bad Content-Length."))  # fmt: skip
+            self._send(
+                _emulator_error(
+                    413 if n > 0 else 400,
+                    "InvalidParameter",
+                    "Request body too large or bad Content-Length.",
+                )
+            )
             return
         body = self.rfile.read(n) if n else b""
         host = self.headers.get("Host") or ""
         base = f"http://{host}" if _HOST_RE.match(host) else svc.base_url
-        req = Request(method=self.command, full_path=urllib.parse.unquote(split.path) or "/",
-                      path=split.path, query=urllib.parse.parse_qs(split.query, keep_blank_values=True),
-                      headers=self.headers, body=body, base_url=base)  # fmt: skip
+        req = Request(
+            method=self.command,
+            full_path=urllib.parse.unquote(split.path) or "/",
+            path=split.path,
+            query=urllib.parse.parse_qs(split.query, keep_blank_values=True),
+            headers=self.headers,
+            body=body,
+            base_url=base,
+        )
         plan = svc.faults  # read once: set_faults may switch it meanwhile
         phase = request_phase(req.method, req.full_path, self.server.router.prefixes)
         effect = plan.effect(phase) if plan is not None and phase else NO_FAULT
@@ -182,9 +205,17 @@ class _Handler(BaseHTTPRequestHandler):
             return self.server.router.handle(req)
         except Exception:
             log.exception("emulator handler crashed on %s %s", req.method, req.full_path)
-            return json_response({"error": {"code": "InternalServiceError",
-                                            "message": "The emulator hit an internal error.",
-                                            "param": "", "type": "InternalServerError"}}, 500)  # fmt: skip
+            return json_response(
+                {
+                    "error": {
+                        "code": "InternalServiceError",
+                        "message": "The emulator hit an internal error.",
+                        "param": "",
+                        "type": "InternalServerError",
+                    }
+                },
+                500,
+            )
 
     def _hang_up(self) -> None:
         """Close the connection without another byte: what a lost answer looks like."""
@@ -234,8 +265,12 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_DELETE = do_HEAD = do_PUT = do_PATCH = _dispatch
 
 
-def send_file_head(handler: BaseHTTPRequestHandler, size: int, content_type: str,
-                   headers: Mapping[str, str] | None = None) -> tuple[int, int] | None:  # fmt: skip
+def send_file_head(
+    handler: BaseHTTPRequestHandler,
+    size: int,
+    content_type: str,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[int, int] | None:
     """Send a file answer's status and headers, honouring one ``Range`` header.
 
     Returns the inclusive (start, end) of the bytes to send next, or None when the range
@@ -308,8 +343,12 @@ class ServerThread:
         shown = f"[{bound_host}]" if ":" in str(bound_host) else str(bound_host)
         self.base_url = f"http://{shown}:{bound_port}"
         service.base_url = self.base_url
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                       name="seedance-emulator-http", daemon=True)  # fmt: skip
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="seedance-emulator-http",
+            daemon=True,
+        )
 
     def start(self) -> None:
         self.thread.start()

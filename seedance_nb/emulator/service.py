@@ -43,12 +43,22 @@ TRIGGERS = {
 }
 # outcome-deciding triggers, in priority order → (outcome, error code, message)
 OUTCOMES: dict[str, tuple[str, str | None, str | None]] = {
-    "moderation": ("failed", "OutputVideoSensitiveContentDetected",
-                   "The request failed because the output video may contain sensitive information."),
-    "fail": ("failed", "InternalServiceError", "The service encountered an unexpected internal error."),
-    "expire": ("expired", "TaskExpired",
-               "The task was not run within execution_expires_after and has expired."),
-}  # fmt: skip
+    "moderation": (
+        "failed",
+        "OutputVideoSensitiveContentDetected",
+        "The request failed because the output video may contain sensitive information.",
+    ),
+    "fail": (
+        "failed",
+        "InternalServiceError",
+        "The service encountered an unexpected internal error.",
+    ),
+    "expire": (
+        "expired",
+        "TaskExpired",
+        "The task was not run within execution_expires_after and has expired.",
+    ),
+}
 FILE_NAMES = {"video.mp4": "video/mp4", "last_frame.png": "image/png"}
 TERMINAL = frozenset({"succeeded", "failed", "expired", "cancelled"})
 CallbackBody = Callable[[TaskRecord], dict[str, Any]]
@@ -135,12 +145,14 @@ class Service:
             self.schedule_render(task.id)
         self._callback_bodies: dict[str, CallbackBody] = {}
         self._watch: set[str] = {
-            t.id for t in self.store.query(since=time.time() - 3 * 86400)
+            t.id
+            for t in self.store.query(since=time.time() - 3 * 86400)
             if t.fields.get("callback_url") and t.fields.get("notified") not in TERMINAL
-        }  # fmt: skip
+        }
         self._watch_lock = threading.Lock()
-        self._notifier = threading.Thread(target=self._notify_loop, daemon=True,
-                                          name="seedance-emulator-callbacks")  # fmt: skip
+        self._notifier = threading.Thread(
+            target=self._notify_loop, daemon=True, name="seedance-emulator-callbacks"
+        )
         self._notifier.start()
 
     def close(self, timeout: float = 5.0) -> None:
@@ -207,10 +219,19 @@ class Service:
     def new_id(prefix: str = "cgt-") -> str:
         return prefix + time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(4)
 
-    def create_task(self, *, dialect: str, provider: str, model: str, prompt: str,
-                    render: dict[str, Any] | None, fields: dict[str, Any],
-                    expires_after: float | None = None, id_prefix: str = "cgt-",
-                    task_id: str | None = None) -> TaskRecord:  # fmt: skip
+    def create_task(
+        self,
+        *,
+        dialect: str,
+        provider: str,
+        model: str,
+        prompt: str,
+        render: dict[str, Any] | None,
+        fields: dict[str, Any],
+        expires_after: float | None = None,
+        id_prefix: str = "cgt-",
+        task_id: str | None = None,
+    ) -> TaskRecord:
         """Store a task, honour the prompt's triggers and start its render at once.
 
         ``render`` is the JSON render spec (see :mod:`.render`: prompt, width, height, frames,
@@ -228,11 +249,20 @@ class Service:
             decided = TASK_TRIGGERS.get(plan.draw("task") or "")
         outcome, code, message = OUTCOMES.get(decided or "", ("succeeded", None, None))
         task = TaskRecord(
-            id=task_id or self.new_id(id_prefix), dialect=dialect, provider=provider, model=model,
-            created_at=time.time(), queued_s=queued, running_s=running, outcome=outcome,
-            error_code=code, error_message=message, expires_after=expires_after,
-            render_spec=render if outcome == "succeeded" else None, fields=fields,
-        )  # fmt: skip
+            id=task_id or self.new_id(id_prefix),
+            dialect=dialect,
+            provider=provider,
+            model=model,
+            created_at=time.time(),
+            queued_s=queued,
+            running_s=running,
+            outcome=outcome,
+            error_code=code,
+            error_message=message,
+            expires_after=expires_after,
+            render_spec=render if outcome == "succeeded" else None,
+            fields=fields,
+        )
         self.store.insert(task)
         if fields.get("callback_url"):
             with self._watch_lock:
@@ -245,8 +275,13 @@ class Service:
 
     def get(self, task_id: str) -> TaskRecord | None:
         task = self.store.get(task_id)
-        if task is not None and task.render_done_at is None and task.render_spec is not None \
-                and task.render_error is None and task.cancelled_at is None:  # fmt: skip
+        if (
+            task is not None
+            and task.render_done_at is None
+            and task.render_spec is not None
+            and task.render_error is None
+            and task.cancelled_at is None
+        ):
             self.schedule_render(task.id)  # idempotent: covers a render lost to a crash
         return task
 
@@ -331,8 +366,11 @@ class Service:
                     log.exception("render of %s failed", task_id)
                     self.count("renders", "failed")
                     try:
-                        self.store.update(task_id, render_error=f"{type(exc).__name__}: {exc}",
-                                          render_done_at=time.time())  # fmt: skip
+                        self.store.update(
+                            task_id,
+                            render_error=f"{type(exc).__name__}: {exc}",
+                            render_done_at=time.time(),
+                        )
                     except Exception:
                         pass
             finally:
@@ -354,14 +392,19 @@ class Service:
             return r.Media(kind=m["kind"], label=m["label"], data=data, note=m.get("note", ""))
 
         spec = r.RenderSpec(
-            prompt=spec_json["prompt"], width=spec_json["width"], height=spec_json["height"],
-            frames=spec_json["frames"], fps=spec_json.get("fps", catalog.FPS),
-            audio=bool(spec_json.get("audio")), header=spec_json.get("header", ""),
-            seed=spec_json.get("seed"), first_frame=media(spec_json.get("first_frame")),
+            prompt=spec_json["prompt"],
+            width=spec_json["width"],
+            height=spec_json["height"],
+            frames=spec_json["frames"],
+            fps=spec_json.get("fps", catalog.FPS),
+            audio=bool(spec_json.get("audio")),
+            header=spec_json.get("header", ""),
+            seed=spec_json.get("seed"),
+            first_frame=media(spec_json.get("first_frame")),
             last_frame=media(spec_json.get("last_frame")),
             refs=tuple(m for m in (media(x) for x in spec_json.get("refs", [])) if m),
             last_frame_png=bool(spec_json.get("last_frame_png")),
-        )  # fmt: skip
+        )
         key = r.render_key(spec)
         result = r.render(spec, self.store.renders, key)
         with self._stats_lock:
@@ -512,8 +555,9 @@ def post_callback(url: str, data: bytes) -> bool:
     """POST one callback body; Ark retries an unacknowledged callback 3 times."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     for _attempt in range(3):
-        req = urllib.request.Request(url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+        req = urllib.request.Request(
+            url, data=data, method="POST", headers={"Content-Type": "application/json"}
+        )
         try:
             with opener.open(req, timeout=5) as resp:
                 if 200 <= resp.status < 300:

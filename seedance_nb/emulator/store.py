@@ -124,21 +124,41 @@ class TaskRecord:
         status = self.status(now)
         if status == "failed":
             if self.outcome == "failed":
-                return {"code": self.error_code or "InternalServiceError",
-                        "message": self.error_message or "The task failed."}  # fmt: skip
-            return {"code": "InternalServiceError",
-                    "message": f"The emulator could not render the video: {self.render_error}"}  # fmt: skip
+                return {
+                    "code": self.error_code or "InternalServiceError",
+                    "message": self.error_message or "The task failed.",
+                }
+            return {
+                "code": "InternalServiceError",
+                "message": f"The emulator could not render the video: {self.render_error}",
+            }
         if status == "expired":
-            return {"code": self.error_code or "TaskExpired",
-                    "message": self.error_message or "The task was not completed in time."}  # fmt: skip
+            return {
+                "code": self.error_code or "TaskExpired",
+                "message": self.error_message or "The task was not completed in time.",
+            }
         return None
 
 
 _COLUMNS = (
-    "id", "dialect", "provider", "model", "created_at", "queued_s", "running_s", "outcome",
-    "error_code", "error_message", "expires_after", "cancelled_at", "render_spec",
-    "render_key", "render_done_at", "render_error", "fields",
-)  # fmt: skip
+    "id",
+    "dialect",
+    "provider",
+    "model",
+    "created_at",
+    "queued_s",
+    "running_s",
+    "outcome",
+    "error_code",
+    "error_message",
+    "expires_after",
+    "cancelled_at",
+    "render_spec",
+    "render_key",
+    "render_done_at",
+    "render_error",
+    "fields",
+)
 
 
 class Store:
@@ -152,8 +172,12 @@ class Store:
         for d in (self.root, self.blobs, self.renders):
             d.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.root / "emulator.sqlite3", timeout=15,
-                                   check_same_thread=False, isolation_level=None)  # fmt: skip
+        self._db = sqlite3.connect(
+            self.root / "emulator.sqlite3",
+            timeout=15,
+            check_same_thread=False,
+            isolation_level=None,
+        )
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
@@ -190,14 +214,21 @@ class Store:
 
     def get(self, task_id: str) -> TaskRecord | None:
         with self._lock:
-            cur = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM tasks WHERE id = ?",
-                                   (task_id,))  # fmt: skip
+            cur = self._db.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM tasks WHERE id = ?", (task_id,)
+            )
             row = cur.fetchone()
         return self._task(row) if row else None
 
-    def query(self, *, dialect: str | None = None, since: float | None = None,
-              models: Iterable[str] | None = None, ids: Iterable[str] | None = None,
-              providers: Iterable[str] | None = None) -> list[TaskRecord]:  # fmt: skip
+    def query(
+        self,
+        *,
+        dialect: str | None = None,
+        since: float | None = None,
+        models: Iterable[str] | None = None,
+        ids: Iterable[str] | None = None,
+        providers: Iterable[str] | None = None,
+    ) -> list[TaskRecord]:
         """Tasks newest first, narrowed in SQL; status filters are applied by the caller."""
         where, args = [], []
         if dialect is not None:

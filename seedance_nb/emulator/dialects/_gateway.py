@@ -30,8 +30,14 @@ from .base import DialectRoutes
 class Refusal(Exception):
     """A request the gateway refuses: HTTP status, the gateway's code, a message."""
 
-    def __init__(self, status: int, code: str, message: str, param: str = "",
-                 headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        param: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.param = status, code, message, param
         self.headers = dict(headers or {})
@@ -111,8 +117,9 @@ class GatewayRoutes(DialectRoutes):
     def throttle(self, code: str = "rate_limit_exceeded") -> None:
         wait = self.service.rate_limited()
         if wait is not None:
-            raise Refusal(429, code, "Too many requests; retry later.",
-                          headers={"Retry-After": str(wait)})  # fmt: skip
+            raise Refusal(
+                429, code, "Too many requests; retry later.", headers={"Retry-After": str(wait)}
+            )
 
     def task(self, task_id: str) -> TaskRecord | None:
         """The task if this mount created it (a task id never leaks across gateways)."""
@@ -132,40 +139,61 @@ class GatewayRoutes(DialectRoutes):
 
     # ----------------------------------------------------------------------------- checks
 
-    def check(self, offer: catalog.Offer, prompt: Any, media: list[MediaItem], *,
-              ratio: Any, resolution: Any, duration: Any, audio: Any = None,
-              default_ratio: str = "16:9", default_audio: bool = False) -> Outputs:  # fmt: skip
+    def check(
+        self,
+        offer: catalog.Offer,
+        prompt: Any,
+        media: list[MediaItem],
+        *,
+        ratio: Any,
+        resolution: Any,
+        duration: Any,
+        audio: Any = None,
+        default_ratio: str = "16:9",
+        default_audio: bool = False,
+    ) -> Outputs:
         """The offer's matrix: mode, reference kinds and counts, then the output values."""
         if not isinstance(prompt, str) or not prompt.strip():
             raise self.bad("prompt", "prompt is required.")
         if "input-moderation" in triggers(prompt):
             raise self.bad("prompt", "The prompt may contain sensitive content.")
         if "quota" in triggers(prompt):
-            raise Refusal(self.quota_status, self.quota_code,
-                          "Insufficient credits for this request; top up and retry.")  # fmt: skip
+            raise Refusal(
+                self.quota_status,
+                self.quota_code,
+                "Insufficient credits for this request; top up and retry.",
+            )
         where = f"model {offer.model_id}"
         mode = mode_of(media)
         if mode not in offer.modes:
             raise self.bad("model", f"{where} does not support {catalog.MODE_LABELS[mode]}.")
-        counts = {k: sum(1 for m in media if m.role == f"reference_{k}")
-                  for k in ("image", "video", "audio")}  # fmt: skip
+        counts = {
+            k: sum(1 for m in media if m.role == f"reference_{k}")
+            for k in ("image", "video", "audio")
+        }
         for kind, n in counts.items():
             if n and kind not in offer.reference_kinds:
                 raise self.bad(f"{kind}s", f"{where} does not take reference {kind}s.")
-        for kind, n, most in (("image", counts["image"], offer.max_images),
-                              ("video", counts["video"], offer.max_videos),
-                              ("audio", counts["audio"], offer.max_audios)):  # fmt: skip
+        for kind, n, most in (
+            ("image", counts["image"], offer.max_images),
+            ("video", counts["video"], offer.max_videos),
+            ("audio", counts["audio"], offer.max_audios),
+        ):
             if n > most:
                 raise self.bad(f"{kind}s", f"too many reference {kind}s ({n}); at most {most}.")
         if offer.max_media is not None and len(media) > offer.max_media:
             raise self.bad("media", f"too many media ({len(media)}); at most {offer.max_media}.")
         if counts["audio"] and not (counts["image"] or counts["video"]):
-            raise self.bad("audios", "reference audio cannot be used alone; add an image or "
-                           "a video.")  # fmt: skip
+            raise self.bad(
+                "audios", "reference audio cannot be used alone; add an image or a video."
+            )
         for m in media:
             if not m.url.startswith(self.schemes):
-                raise self.bad(m.param, f"{m.url[:40]!r}: this gateway takes "
-                               f"{' or '.join(s.rstrip(':/') for s in self.schemes)} URLs.")  # fmt: skip
+                raise self.bad(
+                    m.param,
+                    f"{m.url[:40]!r}: this gateway takes "
+                    f"{' or '.join(s.rstrip(':/') for s in self.schemes)} URLs.",
+                )
 
         if ratio is None:
             ratio = default_ratio
@@ -174,15 +202,21 @@ class GatewayRoutes(DialectRoutes):
         if resolution is None:
             resolution = "720p" if "720p" in offer.resolutions else offer.resolutions[0]
         if resolution not in offer.resolutions:
-            raise self.bad("resolution", f"{resolution!r} is not supported by {offer.model_id}; "
-                           f"use {', '.join(offer.resolutions)}.")  # fmt: skip
+            raise self.bad(
+                "resolution",
+                f"{resolution!r} is not supported by {offer.model_id}; "
+                f"use {', '.join(offer.resolutions)}.",
+            )
         if duration is None:
             duration = 5 if 5 in offer.durations else offer.durations[0]
         if isinstance(duration, str) and re.fullmatch(r"[0-9]+", duration.strip()):
             duration = int(duration.strip())  # not str.isdigit: "²" is a digit int() refuses
         if not is_int(duration) or int(duration) not in offer.durations:
-            raise self.bad("duration", f"duration {duration!r} is not supported by "
-                           f"{offer.model_id}; use {offer.duration_text}.")  # fmt: skip
+            raise self.bad(
+                "duration",
+                f"duration {duration!r} is not supported by "
+                f"{offer.model_id}; use {offer.duration_text}.",
+            )
         if audio is None:
             audio = default_audio and offer.audio
         if not isinstance(audio, bool):
@@ -207,17 +241,27 @@ class GatewayRoutes(DialectRoutes):
                 lo, hi = catalog.IMAGE_SIDE_PX
                 a_lo, a_hi = catalog.IMAGE_ASPECT
                 if not (lo <= w <= hi and lo <= h <= hi):
-                    raise self.bad(item.param, f"{label} is {w}x{h}; each side must be "
-                                   f"{lo}-{hi} px.")  # fmt: skip
+                    raise self.bad(
+                        item.param, f"{label} is {w}x{h}; each side must be {lo}-{hi} px."
+                    )
                 if not a_lo <= w / h <= a_hi:
-                    raise self.bad(item.param, f"{label} aspect {w / h:.2f} is outside "
-                                   f"{a_lo}-{a_hi}.")  # fmt: skip
+                    raise self.bad(
+                        item.param, f"{label} aspect {w / h:.2f} is outside {a_lo}-{a_hi}."
+                    )
             out.append(m)
         return out
 
-    def start(self, *, model: str, prompt: str, mode: str, media: list[MediaInput],
-              out: Outputs, fields: dict[str, Any] | None = None,
-              last_frame_png: bool = False) -> TaskRecord:  # fmt: skip
+    def start(
+        self,
+        *,
+        model: str,
+        prompt: str,
+        mode: str,
+        media: list[MediaInput],
+        out: Outputs,
+        fields: dict[str, Any] | None = None,
+        last_frame_png: bool = False,
+    ) -> TaskRecord:
         """Build the render spec and create the task (renders start at once)."""
         ratio = out.ratio
         if ratio == catalog.ADAPTIVE:
@@ -233,20 +277,39 @@ class GatewayRoutes(DialectRoutes):
         if out.audio:
             header += " · ♪ audio"
         render = {
-            "prompt": strip_triggers(prompt), "width": width, "height": height,
-            "frames": frames, "fps": catalog.FPS, "audio": out.audio, "header": header,
-            "seed": out.seed, "first_frame": first.as_json() if first else None,
+            "prompt": strip_triggers(prompt),
+            "width": width,
+            "height": height,
+            "frames": frames,
+            "fps": catalog.FPS,
+            "audio": out.audio,
+            "header": header,
+            "seed": out.seed,
+            "first_frame": first.as_json() if first else None,
             "last_frame": last.as_json() if last else None,
-            "refs": [m.as_json() for m in refs], "last_frame_png": last_frame_png,
-        }  # fmt: skip
+            "refs": [m.as_json() for m in refs],
+            "last_frame_png": last_frame_png,
+        }
         tokens = catalog.estimate_tokens(width, height, out.duration)
-        info = {"mode": mode, "ratio": ratio, "resolution": out.resolution,
-                "duration": out.duration, "generate_audio": out.audio, "tokens": tokens,
-                "return_last_frame": last_frame_png, **(fields or {})}  # fmt: skip
+        info = {
+            "mode": mode,
+            "ratio": ratio,
+            "resolution": out.resolution,
+            "duration": out.duration,
+            "generate_audio": out.audio,
+            "tokens": tokens,
+            "return_last_frame": last_frame_png,
+            **(fields or {}),
+        }
         return self.service.create_task(
-            dialect=self.name, provider=self.provider.name, model=model, prompt=prompt,
-            render=render, fields=info, id_prefix=self.id_prefix,
-        )  # fmt: skip
+            dialect=self.name,
+            provider=self.provider.name,
+            model=model,
+            prompt=prompt,
+            render=render,
+            fields=info,
+            id_prefix=self.id_prefix,
+        )
 
 
 def unix(t: float | None) -> int | None:

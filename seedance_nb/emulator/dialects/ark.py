@@ -25,9 +25,16 @@ TASKS = "/contents/generations/tasks"
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "expired")
 LIST_WINDOW_S = 7 * 86400
 DEFAULT_EXPIRES_AFTER = 172800
-_TYPES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-          405: "MethodNotAllowed", 409: "Conflict", 429: "TooManyRequests",
-          500: "InternalServerError"}  # fmt: skip
+_TYPES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+}
 _ROLES = {
     "image": ("first_frame", "last_frame", "reference_image"),
     "video": ("reference_video",),
@@ -36,8 +43,14 @@ _ROLES = {
 
 
 class ArkError(Exception):
-    def __init__(self, status: int, code: str, message: str, param: str = "",
-                 headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        param: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.param = status, code, message, param
         self.headers = headers or {}
@@ -54,8 +67,14 @@ def _bad(param: str, message: str, code: str = "InvalidParameter") -> ArkError:
 
 def error_response(err: ArkError) -> Response:
     request_id = time.strftime("%Y%m%d%H%M%S") + secrets.token_hex(8)
-    body = {"error": {"code": err.code, "message": f"{err.message} Request id: {request_id}",
-                      "param": err.param, "type": _TYPES.get(err.status, "BadRequest")}}  # fmt: skip
+    body = {
+        "error": {
+            "code": err.code,
+            "message": f"{err.message} Request id: {request_id}",
+            "param": err.param,
+            "type": _TYPES.get(err.status, "BadRequest"),
+        }
+    }
     return json_response(body, err.status, {"X-Request-Id": request_id, **err.headers})
 
 
@@ -120,16 +139,18 @@ class ArkRoutes(DialectRoutes):
     def _auth(self, req: Request) -> None:
         verdict = self.service.check_bearer(req.headers.get("Authorization"))
         if verdict == "missing":
-            raise ArkError(401, "AuthenticationError",
-                           "The API key in the request is missing or invalid.")  # fmt: skip
+            raise ArkError(
+                401, "AuthenticationError", "The API key in the request is missing or invalid."
+            )
         if verdict == "invalid":
             raise ArkError(401, "AuthenticationError", "The API key in the request is invalid.")
 
     def _task(self, task_id: str) -> TaskRecord:
         task = self.service.get(task_id)
         if task is None or task.dialect != self.name or task.provider != self.provider.name:
-            raise ArkError(404, "ResourceNotFound",
-                           f"The specified task {task_id} is not found.", "id")  # fmt: skip
+            raise ArkError(
+                404, "ResourceNotFound", f"The specified task {task_id} is not found.", "id"
+            )
         return task
 
     def _offer(self, model: str) -> catalog.Offer:
@@ -142,12 +163,18 @@ class ArkRoutes(DialectRoutes):
             return _with_model(base, model)
         hint = ""
         for other in catalog.PROVIDERS.values():
-            if other.dialect == "ark" and other.name not in (p.name, "emulator") \
-                    and other.tier_for_model_id(model):  # fmt: skip
+            if (
+                other.dialect == "ark"
+                and other.name not in (p.name, "emulator")
+                and other.tier_for_model_id(model)
+            ):
                 hint = f" ({model} is a {other.label} model id; this endpoint serves {p.label}.)"
-        raise ArkError(404, "InvalidEndpointOrModel.NotFound",
-                       f"The model or endpoint {model} does not exist or you do not have "
-                       f"access to it.{hint}", "model")  # fmt: skip
+        raise ArkError(
+            404,
+            "InvalidEndpointOrModel.NotFound",
+            f"The model or endpoint {model} does not exist or you do not have access to it.{hint}",
+            "model",
+        )
 
     # ----------------------------------------------------------------------------- create
 
@@ -160,9 +187,12 @@ class ArkRoutes(DialectRoutes):
             raise ArkError(400, "InvalidParameter", "The request body must be a JSON object.")
         wait = self.service.rate_limited()
         if wait is not None:
-            raise ArkError(429, "RateLimitExceeded.EndpointRPMExceeded",
-                           "The request rate exceeds the endpoint's RPM limit; retry later.",
-                           headers={"Retry-After": str(wait)})  # fmt: skip
+            raise ArkError(
+                429,
+                "RateLimitExceeded.EndpointRPMExceeded",
+                "The request rate exceeds the endpoint's RPM limit; retry later.",
+                headers={"Retry-After": str(wait)},
+            )
         model = body.get("model")
         if model is None or model == "":
             raise _bad("model", "the model is required.", "MissingParameter")
@@ -173,9 +203,11 @@ class ArkRoutes(DialectRoutes):
         prompt, media = parsed["text"], parsed["media"]
         mode = parsed["mode"]
         if "input-moderation" in triggers(prompt):
-            raise ArkError(400, "InputTextSensitiveContentDetected",
-                           "The request failed because the input text may contain sensitive "
-                           "information.")  # fmt: skip
+            raise ArkError(
+                400,
+                "InputTextSensitiveContentDetected",
+                "The request failed because the input text may contain sensitive information.",
+            )
         out = self._outputs(body, offer, mode)
 
         resolved: list[MediaInput] = []
@@ -217,22 +249,32 @@ class ArkRoutes(DialectRoutes):
         if out["generate_audio"]:
             header += " · ♪ audio"
         render = {
-            "prompt": strip_triggers(prompt), "width": width, "height": height,
-            "frames": frames, "fps": catalog.FPS, "audio": bool(out["generate_audio"]),
-            "header": header, "seed": out["seed"] if out["seed_given"] else None,
+            "prompt": strip_triggers(prompt),
+            "width": width,
+            "height": height,
+            "frames": frames,
+            "fps": catalog.FPS,
+            "audio": bool(out["generate_audio"]),
+            "header": header,
+            "seed": out["seed"] if out["seed_given"] else None,
             "first_frame": first.as_json() if first else None,
             "last_frame": last.as_json() if last else None,
             "refs": [m.as_json() for m in refs],
             "last_frame_png": bool(out["return_last_frame"]),
-        }  # fmt: skip
+        }
         fields: dict[str, Any] = {
-            "seed": out["seed"], "resolution": out["resolution"], "ratio": ratio,
-            "framespersecond": catalog.FPS, "generate_audio": bool(out["generate_audio"]),
+            "seed": out["seed"],
+            "resolution": out["resolution"],
+            "ratio": ratio,
+            "framespersecond": catalog.FPS,
+            "generate_audio": bool(out["generate_audio"]),
             "service_tier": out["service_tier"],
             "execution_expires_after": out["execution_expires_after"],
-            "return_last_frame": bool(out["return_last_frame"]), "tokens": tokens,
-            "mode": mode, "callback_url": out["callback_url"],
-        }  # fmt: skip
+            "return_last_frame": bool(out["return_last_frame"]),
+            "tokens": tokens,
+            "mode": mode,
+            "callback_url": out["callback_url"],
+        }
         if out["frames"] is not None:
             fields["frames"] = out["frames"]
         else:
@@ -242,9 +284,14 @@ class ArkRoutes(DialectRoutes):
         if out["watermark"] is not None:
             fields["watermark"] = out["watermark"]
         task = self.service.create_task(
-            dialect=self.name, provider=self.provider.name, model=model.strip(), prompt=prompt,
-            render=render, fields=fields, expires_after=out["execution_expires_after"],
-        )  # fmt: skip
+            dialect=self.name,
+            provider=self.provider.name,
+            model=model.strip(),
+            prompt=prompt,
+            render=render,
+            fields=fields,
+            expires_after=out["execution_expires_after"],
+        )
         return json_response({"id": task.id})
 
     def _content(self, content: Any, offer: catalog.Offer) -> dict[str, Any]:
@@ -269,8 +316,11 @@ class ArkRoutes(DialectRoutes):
                 continue
             kind = {"image_url": "image", "video_url": "video", "audio_url": "audio"}.get(kind_key)
             if kind is None:
-                raise _bad(f"{param}.type", f"unknown content type {kind_key!r}; use text, "
-                           "image_url, video_url or audio_url.")  # fmt: skip
+                raise _bad(
+                    f"{param}.type",
+                    f"unknown content type {kind_key!r}; use text, "
+                    "image_url, video_url or audio_url.",
+                )
             holder = item.get(kind_key)
             url = holder.get("url") if isinstance(holder, dict) else None
             if not isinstance(url, str) or not url.strip():
@@ -281,11 +331,20 @@ class ArkRoutes(DialectRoutes):
             if role is None:
                 role = "reference_image" if kind == "image" else _ROLES[kind][0]
             if role not in _ROLES[kind]:
-                raise _bad(f"{param}.role", f"role {role!r} is not valid for {kind_key}; use "
-                           f"{', '.join(_ROLES[kind])}.")  # fmt: skip
+                raise _bad(
+                    f"{param}.role",
+                    f"role {role!r} is not valid for {kind_key}; use {', '.join(_ROLES[kind])}.",
+                )
             counters[kind] += 1
-            media.append({"kind": kind, "role": role, "url": url, "param": f"{param}.{kind_key}",
-                          "label": f"{kind.title()} {counters[kind]}"})  # fmt: skip
+            media.append(
+                {
+                    "kind": kind,
+                    "role": role,
+                    "url": url,
+                    "param": f"{param}.{kind_key}",
+                    "label": f"{kind.title()} {counters[kind]}",
+                }
+            )
         if len(texts) > 1:
             raise _bad("content", "at most one text item is allowed.")
         text = texts[0] if texts else ""
@@ -296,8 +355,11 @@ class ArkRoutes(DialectRoutes):
         if "last_frame" in roles and "first_frame" not in roles:
             raise _bad("content.role", "a last_frame image needs a first_frame image.")
         if "first_frame" in roles and has_refs:
-            raise _bad("content.role", "first_frame/last_frame images cannot be combined with "
-                       "reference_image/reference_video/reference_audio (the modes never mix).")  # fmt: skip
+            raise _bad(
+                "content.role",
+                "first_frame/last_frame images cannot be combined with "
+                "reference_image/reference_video/reference_audio (the modes never mix).",
+            )
         if "first_frame" in roles:
             mode = "first_last" if "last_frame" in roles else "first_frame"
         else:
@@ -310,16 +372,23 @@ class ArkRoutes(DialectRoutes):
             raise _bad("content", f"{where} does not take reference {kind}s.")
         n_img = sum(1 for m in media if m["role"] == "reference_image")
         n_vid, n_aud = counters["video"], counters["audio"]
-        for kind, n, most in (("image", n_img, offer.max_images), ("video", n_vid, offer.max_videos),
-                              ("audio", n_aud, offer.max_audios)):  # fmt: skip
+        for kind, n, most in (
+            ("image", n_img, offer.max_images),
+            ("video", n_vid, offer.max_videos),
+            ("audio", n_aud, offer.max_audios),
+        ):
             if n > most:
                 raise _bad("content", f"too many reference {kind}s ({n}); at most {most}.")
         if n_aud and not (n_img or n_vid):
-            raise _bad("content", "reference audio cannot be used alone; add a reference "
-                       "image or video.")  # fmt: skip
+            raise _bad(
+                "content", "reference audio cannot be used alone; add a reference image or video."
+            )
         if not text.strip() and mode in ("text", "reference"):
-            raise _bad("content.text", "a text prompt is required for "
-                       f"{catalog.MODE_LABELS[mode]}.", "InvalidParameter")  # fmt: skip
+            raise _bad(
+                "content.text",
+                f"a text prompt is required for {catalog.MODE_LABELS[mode]}.",
+                "InvalidParameter",
+            )
         return {"text": text, "media": media, "mode": mode}
 
     def _outputs(self, body: dict[str, Any], offer: catalog.Offer, mode: str) -> dict[str, Any]:
@@ -334,8 +403,11 @@ class ArkRoutes(DialectRoutes):
         if resolution is None:
             resolution = "720p"
         if resolution not in offer.resolutions:
-            raise _bad("resolution", f"{resolution!r} is not supported by {offer.model_id}; use "
-                       f"{', '.join(offer.resolutions)}.")  # fmt: skip
+            raise _bad(
+                "resolution",
+                f"{resolution!r} is not supported by {offer.model_id}; use "
+                f"{', '.join(offer.resolutions)}.",
+            )
         frames = g("frames")
         duration = g("duration")
         if frames is not None:
@@ -355,8 +427,10 @@ class ArkRoutes(DialectRoutes):
             if duration == -1 and offer.auto_duration:
                 duration = 5  # "the model picks": the emulator always picks 5 s
             elif duration not in offer.durations:
-                raise _bad("duration", f"{duration} is not supported by {offer.model_id}; use "
-                           f"{offer.duration_text}.")  # fmt: skip
+                raise _bad(
+                    "duration",
+                    f"{duration} is not supported by {offer.model_id}; use {offer.duration_text}.",
+                )
         seed = g("seed")
         seed_given = seed is not None and seed != -1
         if seed is not None and (not _is_int(seed) or not -1 <= int(seed) <= 2**32 - 1):
@@ -376,8 +450,11 @@ class ArkRoutes(DialectRoutes):
         if tier is None:
             tier = "default"
         if tier not in offer.service_tiers:
-            raise _bad("service_tier", f"{tier!r} is not supported by {offer.model_id}; use "
-                       f"{', '.join(offer.service_tiers)}.")  # fmt: skip
+            raise _bad(
+                "service_tier",
+                f"{tier!r} is not supported by {offer.model_id}; use "
+                f"{', '.join(offer.service_tiers)}.",
+            )
         expires = g("execution_expires_after")
         if expires is None:
             expires = DEFAULT_EXPIRES_AFTER
@@ -390,11 +467,21 @@ class ArkRoutes(DialectRoutes):
             problem = url_problem(callback)
             if problem is not None:
                 raise _bad("callback_url", f"the callback must be an http(s) URL ({problem}).")
-        return {"ratio": ratio, "resolution": resolution, "duration": duration, "frames": frames,
-                "seed": seed, "seed_given": seed_given, "generate_audio": audio,
-                "camera_fixed": g("camera_fixed"), "watermark": g("watermark"),
-                "return_last_frame": g("return_last_frame"), "service_tier": tier,
-                "execution_expires_after": int(expires), "callback_url": callback}  # fmt: skip
+        return {
+            "ratio": ratio,
+            "resolution": resolution,
+            "duration": duration,
+            "frames": frames,
+            "seed": seed,
+            "seed_given": seed_given,
+            "generate_audio": audio,
+            "camera_fixed": g("camera_fixed"),
+            "watermark": g("watermark"),
+            "return_last_frame": g("return_last_frame"),
+            "service_tier": tier,
+            "execution_expires_after": int(expires),
+            "callback_url": callback,
+        }
 
     # ----------------------------------------------------------------------------- read
 
@@ -405,8 +492,12 @@ class ArkRoutes(DialectRoutes):
         now = time.time() if now is None else now
         status, updated = task.state(now)
         f = task.fields
-        out: dict[str, Any] = {"id": task.id, "model": task.model, "status": status,
-                               "error": task.error(now)}  # fmt: skip
+        out: dict[str, Any] = {
+            "id": task.id,
+            "model": task.model,
+            "status": status,
+            "error": task.error(now),
+        }
         if status == "succeeded":
             content = {"video_url": self.service.signed_url(base_url, task.id, "video.mp4")}
             if f.get("return_last_frame"):
@@ -417,9 +508,19 @@ class ArkRoutes(DialectRoutes):
             out["usage"] = {"completion_tokens": f["tokens"], "total_tokens": f["tokens"]}
         out["created_at"] = int(task.created_at)
         out["updated_at"] = int(updated)
-        for key in ("seed", "resolution", "ratio", "duration", "frames", "framespersecond",
-                    "generate_audio", "camera_fixed", "watermark", "service_tier",
-                    "execution_expires_after"):  # fmt: skip
+        for key in (
+            "seed",
+            "resolution",
+            "ratio",
+            "duration",
+            "frames",
+            "framespersecond",
+            "generate_audio",
+            "camera_fixed",
+            "watermark",
+            "service_tier",
+            "execution_expires_after",
+        ):
             if key in f:
                 out[key] = f[key]
         return out
@@ -442,14 +543,18 @@ class ArkRoutes(DialectRoutes):
         model = req.arg("filter.model")
         now = time.time()
         tasks = self.service.tasks(
-            dialect=self.name, providers=[self.provider.name], since=now - LIST_WINDOW_S,
-            models=[model] if model else None, ids=[i.strip() for i in ids] if ids else None,
-        )  # fmt: skip
+            dialect=self.name,
+            providers=[self.provider.name],
+            since=now - LIST_WINDOW_S,
+            models=[model] if model else None,
+            ids=[i.strip() for i in ids] if ids else None,
+        )
         if status:
             tasks = [t for t in tasks if t.status(now) == status]
         page = tasks[(page_num - 1) * page_size : page_num * page_size]
-        return json_response({"total": len(tasks),
-                              "items": [self.task_json(t, req.base_url, now) for t in page]})  # fmt: skip
+        return json_response(
+            {"total": len(tasks), "items": [self.task_json(t, req.base_url, now) for t in page]}
+        )
 
     def _delete(self, task_id: str) -> Response:
         task = self._task(task_id)
@@ -460,9 +565,13 @@ class ArkRoutes(DialectRoutes):
         if status in ("succeeded", "failed", "expired"):
             self.service.delete(task.id)
             return json_response({})
-        raise ArkError(409, "OperationDenied.InvalidState",
-                       f"The task {task.id} is {status}: only queued tasks can be cancelled "
-                       "and only succeeded, failed or expired tasks deleted.", "id")  # fmt: skip
+        raise ArkError(
+            409,
+            "OperationDenied.InvalidState",
+            f"The task {task.id} is {status}: only queued tasks can be cancelled "
+            "and only succeeded, failed or expired tasks deleted.",
+            "id",
+        )
 
 
 def _with_model(offer: catalog.Offer, model: str) -> catalog.Offer:

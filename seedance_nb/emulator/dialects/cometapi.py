@@ -48,8 +48,12 @@ def parse_form(req: Request) -> tuple[dict[str, str], dict[str, tuple[str, bytes
         pairs = urllib.parse.parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True)
         return dict(pairs), {}
     if not ctype.lower().startswith("multipart/form-data"):
-        raise Refusal(400, "InvalidParameter",
-                      "the body must be multipart/form-data (curl -F).", "Content-Type")  # fmt: skip
+        raise Refusal(
+            400,
+            "InvalidParameter",
+            "the body must be multipart/form-data (curl -F).",
+            "Content-Type",
+        )
     head = f"Content-Type: {ctype}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     msg = BytesParser(policy=policy.HTTP).parsebytes(head + req.body)
     if not msg.is_multipart():
@@ -79,8 +83,9 @@ class CometAPIRoutes(GatewayRoutes):
 
     def envelope(self, err: Refusal, req: Request) -> Response:
         if err.status in (401, 403, 429):
-            body: dict[str, Any] = {"error": {"message": err.message, "type": "comet_api_error",
-                                              "code": err.code}}  # fmt: skip
+            body: dict[str, Any] = {
+                "error": {"message": err.message, "type": "comet_api_error", "code": err.code}
+            }
         else:
             body = {"code": err.code, "message": err.message, "data": None}
         return json_response(body, err.status, err.headers)
@@ -97,8 +102,9 @@ class CometAPIRoutes(GatewayRoutes):
         if task_id is not None:
             req.route = VIDEOS + "/{id}"
             if req.method != "GET":
-                raise Refusal(405, "method_not_allowed",
-                              "CometAPI has no cancel or delete for video tasks.")  # fmt: skip
+                raise Refusal(
+                    405, "method_not_allowed", "CometAPI has no cancel or delete for video tasks."
+                )
             self.authorize(req, "invalid_api_key")
             task = self.task(task_id)
             if task is None:
@@ -113,44 +119,77 @@ class CometAPIRoutes(GatewayRoutes):
         offer = self.offer_for(model)
         if offer is None:
             names = ", ".join(o.model_id for o in self.provider.offers.values())
-            raise Refusal(400, "InvalidParameter", f"model {model!r} is not valid; use {names}.",
-                          "model")  # fmt: skip
+            raise Refusal(
+                400, "InvalidParameter", f"model {model!r} is not valid; use {names}.", "model"
+            )
         media: list[MediaItem] = []
         if "input_reference" in fields:
-            raise self.bad("input_reference", "input_reference must be an uploaded file "
-                           "(JPEG, PNG or WebP), not a text field.")  # fmt: skip
+            raise self.bad(
+                "input_reference",
+                "input_reference must be an uploaded file (JPEG, PNG or WebP), not a text field.",
+            )
         if "input_reference" in files:
             if "first_frame" not in offer.modes:
-                raise self.bad("input_reference", "the specified task_type r2v does not "
-                               f"support model {offer.tier}")  # fmt: skip
+                raise self.bad(
+                    "input_reference",
+                    f"the specified task_type r2v does not support model {offer.tier}",
+                )
             _name, data = files["input_reference"]
             fmt = sniff_image(data)
             if fmt is None:
-                raise self.bad("input_reference", "input_reference must be a JPEG, PNG or "
-                               "WebP image.")  # fmt: skip
+                raise self.bad(
+                    "input_reference", "input_reference must be a JPEG, PNG or WebP image."
+                )
             url = f"data:{_UPLOAD_TYPES[fmt]};base64," + base64.b64encode(data).decode()
             media.append(MediaItem("image", "first_frame", url, "input_reference"))
         prompt = fields.get("prompt")
-        out = self.check(offer, prompt, media, ratio=fields.get("size"),
-                         resolution=fields.get("resolution"), duration=fields.get("seconds"))  # fmt: skip
+        out = self.check(
+            offer,
+            prompt,
+            media,
+            ratio=fields.get("size"),
+            resolution=fields.get("resolution"),
+            duration=fields.get("seconds"),
+        )
         resolved = self.resolve(media)
-        task = self.start(model=offer.model_id, prompt=str(prompt), mode="first_frame" if media
-                          else "text", media=resolved, out=out)  # fmt: skip
-        return json_response({"id": task.id, "task_id": task.id, "object": "video",
-                              "model": offer.model_id, "status": "SUBMITTED", "progress": 0,
-                              "created_at": int(task.created_at)})  # fmt: skip
+        task = self.start(
+            model=offer.model_id,
+            prompt=str(prompt),
+            mode="first_frame" if media else "text",
+            media=resolved,
+            out=out,
+        )
+        return json_response(
+            {
+                "id": task.id,
+                "task_id": task.id,
+                "object": "video",
+                "model": offer.model_id,
+                "status": "SUBMITTED",
+                "progress": 0,
+                "created_at": int(task.created_at),
+            }
+        )
 
     def task_json(self, task: TaskRecord, req: Request) -> dict[str, Any]:
         now = time.time()
         status, updated = task.state(now)
-        word = {"queued": "SUBMITTED", "running": "IN_PROGRESS", "succeeded": "SUCCESS",
-                "failed": "FAILED" if task.outcome == "failed" else "ERROR"}.get(status, "ERROR")  # fmt: skip
+        word = {
+            "queued": "SUBMITTED",
+            "running": "IN_PROGRESS",
+            "succeeded": "SUCCESS",
+            "failed": "FAILED" if task.outcome == "failed" else "ERROR",
+        }.get(status, "ERROR")
         out: dict[str, Any] = {
-            "id": task.id, "model": task.model, "object": "video", "status": word,
-            "progress": task.progress(now), "created_at": int(task.created_at),
+            "id": task.id,
+            "model": task.model,
+            "object": "video",
+            "status": word,
+            "progress": task.progress(now),
+            "created_at": int(task.created_at),
             "completed_at": int(updated) if word in ("SUCCESS", "FAILED", "ERROR") else None,
             "video_url": self.file_url(req, task) if status == "succeeded" else None,
-        }  # fmt: skip
+        }
         err = task.error(now)
         if err is not None:
             out["error"] = {"code": err["code"], "message": err["message"]}

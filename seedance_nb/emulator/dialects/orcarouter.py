@@ -31,8 +31,12 @@ _ROLES = {
     "video": ("reference_video",),
     "audio": ("reference_audio",),
 }
-_TYPES = {401: "new_api_error", 403: "new_api_error", 404: "invalid_request_error",
-          429: "new_api_error"}  # fmt: skip
+_TYPES = {
+    401: "new_api_error",
+    403: "new_api_error",
+    404: "invalid_request_error",
+    429: "new_api_error",
+}
 
 
 class OrcaRouterRoutes(GatewayRoutes):
@@ -47,8 +51,13 @@ class OrcaRouterRoutes(GatewayRoutes):
         if req.method == "GET" and err.status == 404:  # reads speak the Kling envelope
             body: dict[str, Any] = {"code": err.code, "message": err.message, "data": None}
         else:
-            body = {"error": {"message": err.message, "code": err.code,
-                              "type": _TYPES.get(err.status, "invalid_request_error")}}  # fmt: skip
+            body = {
+                "error": {
+                    "message": err.message,
+                    "code": err.code,
+                    "type": _TYPES.get(err.status, "invalid_request_error"),
+                }
+            }
         return json_response(body, err.status, err.headers)
 
     def route(self, req: Request) -> Response:
@@ -63,14 +72,16 @@ class OrcaRouterRoutes(GatewayRoutes):
         if task_id is not None:
             req.route = GENERATIONS + "/{task_id}"
             if req.method != "GET":
-                raise Refusal(405, "method_not_allowed",
-                              "OrcaRouter has no cancel or delete for video tasks.")  # fmt: skip
+                raise Refusal(
+                    405, "method_not_allowed", "OrcaRouter has no cancel or delete for video tasks."
+                )
             self.authorize(req, "invalid_api_key")
             task = self.task(task_id)
             if task is None:
                 raise Refusal(404, "task_not_exist", f"task {task_id} does not exist")
-            return json_response({"code": "success", "message": "",
-                                  "data": self.task_data(task, req)})  # fmt: skip
+            return json_response(
+                {"code": "success", "message": "", "data": self.task_data(task, req)}
+            )
         raise Refusal(404, "not_found", f"Invalid URL ({req.method} {req.full_path})")
 
     # ----------------------------------------------------------------------------- create
@@ -86,8 +97,12 @@ class OrcaRouterRoutes(GatewayRoutes):
         model = body.get("model")
         offer = self.offer_for(model)
         if offer is None:
-            raise Refusal(400, "model_not_found", f"model {model!r} is not served by OrcaRouter; "
-                          f"use {self.provider.offers[catalog.DEFAULT_TIER].model_id}.")  # fmt: skip
+            raise Refusal(
+                400,
+                "model_not_found",
+                f"model {model!r} is not served by OrcaRouter; "
+                f"use {self.provider.offers[catalog.DEFAULT_TIER].model_id}.",
+            )
         if not offer.available:
             raise Refusal(400, "model_not_available", f"{offer.model_id} is {offer.note}.")
         meta = body.get("metadata")
@@ -97,14 +112,21 @@ class OrcaRouterRoutes(GatewayRoutes):
             raise self.bad("metadata", "metadata must be an object")
         media = self._content(meta.get("content"))
         if meta.get("camera_fixed") is not None:
-            raise self.bad("metadata.camera_fixed",
-                           f"camera_fixed is not a field of {offer.model_id}")  # fmt: skip
+            raise self.bad(
+                "metadata.camera_fixed", f"camera_fixed is not a field of {offer.model_id}"
+            )
         mode_media = [m if m.role != "end_frame" else _as_last(m) for m in media]
         has_media = bool(mode_media)
-        out = self.check(offer, body.get("prompt"), mode_media, ratio=meta.get("ratio"),
-                         resolution=meta.get("resolution"), duration=meta.get("duration"),
-                         audio=meta.get("generate_audio"),
-                         default_ratio=catalog.ADAPTIVE if has_media else "16:9")  # fmt: skip
+        out = self.check(
+            offer,
+            body.get("prompt"),
+            mode_media,
+            ratio=meta.get("ratio"),
+            resolution=meta.get("resolution"),
+            duration=meta.get("duration"),
+            audio=meta.get("generate_audio"),
+            default_ratio=catalog.ADAPTIVE if has_media else "16:9",
+        )
         for name in ("watermark", "return_last_frame"):
             if meta.get(name) is not None and not isinstance(meta.get(name), bool):
                 raise self.bad(f"metadata.{name}", f"{name} must be true or false")
@@ -117,16 +139,31 @@ class OrcaRouterRoutes(GatewayRoutes):
             raise self.bad("metadata.callback_url", "callback_url must be an http(s) URL")
         tier = meta.get("service_tier", "default")
         if tier not in offer.service_tiers:
-            raise self.bad("metadata.service_tier", f"service_tier must be one of "
-                           f"{', '.join(offer.service_tiers)}")  # fmt: skip
+            raise self.bad(
+                "metadata.service_tier",
+                f"service_tier must be one of {', '.join(offer.service_tiers)}",
+            )
         resolved = self.resolve(mode_media)
-        task = self.start(model=offer.model_id, prompt=body["prompt"], mode=mode_of(mode_media),
-                          media=resolved, out=out,
-                          last_frame_png=bool(meta.get("return_last_frame")),
-                          fields={"service_tier": tier})  # fmt: skip
-        return json_response({"id": task.id, "task_id": task.id, "object": "video",
-                              "model": offer.model_id, "status": "queued", "progress": 0,
-                              "created_at": int(task.created_at)})  # fmt: skip
+        task = self.start(
+            model=offer.model_id,
+            prompt=body["prompt"],
+            mode=mode_of(mode_media),
+            media=resolved,
+            out=out,
+            last_frame_png=bool(meta.get("return_last_frame")),
+            fields={"service_tier": tier},
+        )
+        return json_response(
+            {
+                "id": task.id,
+                "task_id": task.id,
+                "object": "video",
+                "model": offer.model_id,
+                "status": "queued",
+                "progress": 0,
+                "created_at": int(task.created_at),
+            }
+        )
 
     def _content(self, content: Any) -> list[MediaItem]:
         if content is None:
@@ -150,11 +187,16 @@ class OrcaRouterRoutes(GatewayRoutes):
                 raise self.bad(f"{param}.{kind_key}.url", f"a {kind} url is required")
             role = item.get("role")
             if role is None:
-                role = "first_frame" if kind == "image" and len(content) == 1 else (
-                    "reference_image" if kind == "image" else _ROLES[kind][0])  # fmt: skip
+                role = (
+                    "first_frame"
+                    if kind == "image" and len(content) == 1
+                    else ("reference_image" if kind == "image" else _ROLES[kind][0])
+                )
             if role not in _ROLES[kind]:
-                raise self.bad(f"{param}.role", f"role {role!r} is not valid for {kind_key}; "
-                               f"use {', '.join(_ROLES[kind])}")  # fmt: skip
+                raise self.bad(
+                    f"{param}.role",
+                    f"role {role!r} is not valid for {kind_key}; use {', '.join(_ROLES[kind])}",
+                )
             media.append(MediaItem(kind, role, url.strip(), f"{param}.{kind_key}"))
         roles = [m.role for m in media]
         if roles.count("first_frame") > 1 or roles.count("end_frame") > 1:
@@ -162,8 +204,9 @@ class OrcaRouterRoutes(GatewayRoutes):
         if "end_frame" in roles and "first_frame" not in roles:
             raise self.bad("metadata.content", "an end_frame image needs a first_frame image")
         if "first_frame" in roles and any(r.startswith("reference_") for r in roles):
-            raise self.bad("metadata.content", "first_frame/end_frame cannot be combined with "
-                           "reference items")  # fmt: skip
+            raise self.bad(
+                "metadata.content", "first_frame/end_frame cannot be combined with reference items"
+            )
         return media
 
     # ----------------------------------------------------------------------------- read
@@ -183,12 +226,15 @@ class OrcaRouterRoutes(GatewayRoutes):
         elif status == "cancelled":
             reason = "the task was cancelled"
         data: dict[str, Any] = {
-            "task_id": task.id, "status": word, "progress": f"{task.progress(now)}%",
-            "result_url": "", "submit_time": int(task.created_at),
+            "task_id": task.id,
+            "status": word,
+            "progress": f"{task.progress(now)}%",
+            "result_url": "",
+            "submit_time": int(task.created_at),
             "start_time": int(task.running_at) if status != "queued" else 0,
             "finish_time": int(updated) if word in ("SUCCESS", "FAILURE") else 0,
             "fail_reason": reason,
-        }  # fmt: skip
+        }
         if status == "succeeded":
             data["result_url"] = self.file_url(req, task)
             if task.fields.get("return_last_frame"):

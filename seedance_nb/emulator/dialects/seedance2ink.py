@@ -124,11 +124,18 @@ class Seedance2InkRoutes(GatewayRoutes):
             names = ", ".join(o.model_id for o in self.provider.offers.values())
             raise self.bad("model", f"model must be one of {names}.")
         media = self._media(body.get("mediaUrls"))
-        out = self.check(offer, body.get("prompt"), media, ratio=body.get("aspectRatio"),
-                         resolution=body.get("resolution"), duration=body.get("duration"))  # fmt: skip
+        out = self.check(
+            offer,
+            body.get("prompt"),
+            media,
+            ratio=body.get("aspectRatio"),
+            resolution=body.get("resolution"),
+            duration=body.get("duration"),
+        )
         webhook = body.get("webhookUrl")
-        if webhook is not None and (not isinstance(webhook, str)
-                                    or not webhook.startswith(("https://", "http://"))):  # fmt: skip
+        if webhook is not None and (
+            not isinstance(webhook, str) or not webhook.startswith(("https://", "http://"))
+        ):
             raise self.bad("webhookUrl", "webhookUrl must be an http(s) URL.")
         problem = url_problem(webhook) if isinstance(webhook, str) else None
         if problem is not None:
@@ -138,12 +145,17 @@ class Seedance2InkRoutes(GatewayRoutes):
             raise self.bad("metadata", "metadata must be an object.")
         resolved = self.resolve(media)
         credits = _CREDITS_PER_S[out.resolution] * out.duration
-        task = self.start(model=offer.model_id, prompt=body["prompt"], mode=mode_of(media),
-                          media=resolved, out=out,
-                          fields={"credits": credits, "metadata": metadata,
-                                  "prompt": body["prompt"]})  # fmt: skip
-        return json_response({"success": True, "requestId": task.id, "status": "queued",
-                              "creditsCharged": credits})  # fmt: skip
+        task = self.start(
+            model=offer.model_id,
+            prompt=body["prompt"],
+            mode=mode_of(media),
+            media=resolved,
+            out=out,
+            fields={"credits": credits, "metadata": metadata, "prompt": body["prompt"]},
+        )
+        return json_response(
+            {"success": True, "requestId": task.id, "status": "queued", "creditsCharged": credits}
+        )
 
     def _media(self, urls: Any) -> list[MediaItem]:
         if urls is None:
@@ -163,44 +175,61 @@ class Seedance2InkRoutes(GatewayRoutes):
                 raise self.bad(f"mediaUrls[{i}]", f"mediaUrls[{i}] is not a valid URL: {problem}.")
             kind = media_kind(url.strip())
             if kind is None:
-                raise self.bad(f"mediaUrls[{i}]", "unsupported media type; use .jpg .png .webp "
-                               ".gif .bmp, .mp4 .mov .m4v or .mp3 .wav.")  # fmt: skip
+                raise self.bad(
+                    f"mediaUrls[{i}]",
+                    "unsupported media type; use .jpg .png .webp "
+                    ".gif .bmp, .mp4 .mov .m4v or .mp3 .wav.",
+                )
             kinds.append(kind)
         if all(k == "image" for k in kinds) and len(kinds) <= 2:
             roles = ["first_frame", "last_frame"][: len(kinds)]
         else:
             roles = [f"reference_{k}" for k in kinds]
-        return [MediaItem(k, r, u.strip(), f"mediaUrls[{i}]")
-                for i, (k, r, u) in enumerate(zip(kinds, roles, urls, strict=True))]  # fmt: skip
+        return [
+            MediaItem(k, r, u.strip(), f"mediaUrls[{i}]")
+            for i, (k, r, u) in enumerate(zip(kinds, roles, urls, strict=True))
+        ]
 
     # ----------------------------------------------------------------------------- read
 
     def task_json(self, task: TaskRecord, req: Request) -> dict[str, Any]:
         now = time.time()
         status, updated = task.state(now)
-        word = {"queued": "queued", "running": "processing", "succeeded": "succeeded",
-                "cancelled": "cancelled"}.get(status, "failed")  # fmt: skip
+        word = {
+            "queued": "queued",
+            "running": "processing",
+            "succeeded": "succeeded",
+            "cancelled": "cancelled",
+        }.get(status, "failed")
         f = task.fields
         err = task.error(now)
         return {
-            "success": True, "requestId": task.id, "status": word, "model": task.model,
-            "prompt": f.get("prompt"), "duration": f.get("duration"),
-            "aspectRatio": f.get("ratio"), "resolution": f.get("resolution"),
+            "success": True,
+            "requestId": task.id,
+            "status": word,
+            "model": task.model,
+            "prompt": f.get("prompt"),
+            "duration": f.get("duration"),
+            "aspectRatio": f.get("ratio"),
+            "resolution": f.get("resolution"),
             "output": {"type": "video", "url": self.file_url(req, task)}
-            if status == "succeeded" else None,
+            if status == "succeeded"
+            else None,
             "error": {"code": err["code"], "message": err["message"]} if err else None,
             "creditsCharged": 0 if status == "cancelled" else f.get("credits"),
-            "createdAt": int(task.created_at), "updatedAt": int(updated),
+            "createdAt": int(task.created_at),
+            "updatedAt": int(updated),
             "metadata": f.get("metadata"),
-        }  # fmt: skip
+        }
 
     def _cancel(self, task: TaskRecord) -> Response:
         status = task.status()
         if status == "cancelled":
             return json_response({"success": True, "requestId": task.id, "status": "cancelled"})
         if status not in ("queued", "running"):
-            raise Refusal(400, "INVALID_STATUS", f"Task {task.id} is {status} and can no "
-                          "longer be cancelled.")  # fmt: skip
+            raise Refusal(
+                400, "INVALID_STATUS", f"Task {task.id} is {status} and can no longer be cancelled."
+            )
         self.service.cancel(task.id)
         return json_response({"success": True, "requestId": task.id, "status": "cancelled"})
 
