@@ -169,8 +169,9 @@ def import_graph(root: Path = ROOT, package: str = PACKAGE) -> list[Edge]:
             for target in _targets(node, name, path.name == "__init__.py"):
                 while target and target not in modules:  # an attribute: its module
                     target = target.rpartition(".")[0]
-                if target and target != name:
-                    edges.append(Edge(name, target, node.lineno, kind))
+                edge = Edge(name, target, node.lineno, kind)
+                if target and target != name and edge not in edges:  # one per statement
+                    edges.append(edge)
     return edges
 
 
