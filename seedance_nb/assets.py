@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import mimetypes
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -29,6 +28,7 @@ from .errors import (
     BadResponseError,
     InvalidRequest,
 )
+from .media import Asset
 
 if TYPE_CHECKING:
     import httpx
@@ -51,20 +51,6 @@ _MAGIC = (
     (b"\xff\xfb", "audio/mpeg"),
     (b"\xff\xf3", "audio/mpeg"),
 )
-
-
-@dataclass(frozen=True)
-class Asset:
-    """A registered medium: pass ``asset.url`` (or the asset itself) as a reference."""
-
-    id: str
-    url: str
-    content_type: str
-    size: int
-    filename: str | None = None
-
-    def __str__(self) -> str:
-        return self.url
 
 
 def sniff_content_type(data: bytes, filename: str | None = None) -> str:

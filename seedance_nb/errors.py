@@ -7,10 +7,24 @@ for which model and provider. None of them ever carries an API key.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .job import Job
+
+class JobLike(Protocol):
+    """What an error reads of a :class:`~seedance_nb.job.Job`: errors sit below every other
+    module, so they name the job's shape instead of importing it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def outcome_unknown(self) -> bool: ...
+
+    @property
+    def error(self) -> Any: ...
 
 
 class SeedanceError(Exception):
@@ -147,16 +161,16 @@ class UnknownOutcomeError(SeedanceError):
     never done automatically; the message names the ways to do it on purpose.
     """
 
-    def __init__(self, message: str, *, job: Job | None = None) -> None:
-        self.job = job
+    def __init__(self, message: str, *, job: JobLike | None = None) -> None:
+        self.job: Any = job  # the Job
         super().__init__(f"{message} {ways_out(job.id if job is not None else None)}")
 
 
 class JobFailed(SeedanceError):
     """The job ended without a video (failed, cancelled, expired, or its outcome unknown)."""
 
-    def __init__(self, job: Job) -> None:
-        self.job = job
+    def __init__(self, job: JobLike) -> None:
+        self.job: Any = job  # the Job
         error = job.error
         if job.outcome_unknown:
             why = f" ({error.message})" if error else ""

@@ -1,8 +1,9 @@
 """Reference media: where it comes from, what it is, and how it travels on the wire.
 
 A reference is a URL, a ``data:`` URL, an ``asset://`` id, a local path, raw bytes, a
-Pillow image or a registered :class:`~seedance_nb.assets.Asset`. URLs are checked for what no
-server could use (whitespace or control characters, an unclosed IPv6 bracket, no host, a bad
+Pillow image or an :class:`Asset` (what :func:`seedance_nb.assets.register_asset` returns; a
+plain value, so it lives here with the other references). URLs are checked for what no server
+could use (whitespace or control characters, an unclosed IPv6 bracket, no host, a bad
 port), and local files are probed (Pillow for images, PyAV for video and audio), so that a
 wrong URL, format, size or length is refused before any money is spent. Pillow and PyAV are
 imported only when a local file is actually probed.
@@ -18,13 +19,13 @@ import mimetypes
 import os
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
-from .assets import Asset
 from .errors import InvalidRequest
 
 MediaKind = Literal["image", "video", "audio"]
@@ -37,6 +38,20 @@ _AUDIO_EXT = {".wav": "wav", ".mp3": "mp3"}
 _EXT_BY_KIND = {"image": _IMAGE_EXT, "video": _VIDEO_EXT, "audio": _AUDIO_EXT}
 _PIL_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "BMP": "bmp", "TIFF": "tiff",
                 "GIF": "gif", "HEIF": "heic", "MPO": "jpeg"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A registered medium: pass ``asset.url`` (or the asset itself) as a reference."""
+
+    id: str
+    url: str
+    content_type: str
+    size: int
+    filename: str | None = None
+
+    def __str__(self) -> str:
+        return self.url
 
 
 class MediaRef(BaseModel):
