@@ -250,7 +250,7 @@ def short_prompt(prompt: str, width: int = 80) -> str:
 
 
 def _emulated(job: Job) -> bool:
-    return bool(getattr(job._runtime, "emulated", False)) or job.provider == "emulator"
+    return bool(getattr(job.client, "emulated", False)) or job.provider == "emulator"
 
 
 def typical_seconds(job: Job) -> float:

@@ -165,6 +165,11 @@ class Job:
         return catalog.estimate_cost(self.request.tier, self.tokens or self.estimated_tokens)
 
     @property
+    def client(self) -> AsyncClient:
+        """The async client that drives this job (a cancel or a new take runs on its loop)."""
+        return self._runtime
+
+    @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
         return self._runtime.loop
 

@@ -307,7 +307,7 @@ class HistoryView:
         )
 
     def _client_for(self, job: Job) -> AsyncClient:
-        runtime: AsyncClient = job._runtime
+        runtime: AsyncClient = job.client
         if runtime.provider_name == job.provider:
             return runtime
         from .runner import get_client
@@ -340,7 +340,7 @@ class HistoryView:
         client = self._client_for(job)
 
         async def go() -> Job:
-            target = job if job._runtime is client else await client.get_job(job.id)
+            target = job if job.client is client else await client.get_job(job.id)
             await target.cancel_async()
             self._paint()
             return target

@@ -371,7 +371,7 @@ class Seedance(Magics, Configurable):  # type: ignore[misc]
     def _client_for(self, job: Any) -> Any:
         """The client that drives ``job``: its own, unless that speaks for another provider
         (a ledger row listed through the default client); then one of the job's provider."""
-        runtime = job._runtime
+        runtime = job.client
         if runtime.provider_name == job.provider and not runtime._closed:
             return runtime
         return self.client(job.provider, runtime.workdir)
@@ -379,7 +379,7 @@ class Seedance(Magics, Configurable):  # type: ignore[misc]
     def _cancel(self, ref: str) -> None:
         for job in self._jobs(ref):
             client = self._client_for(job)
-            target = job if job._runtime is client else self._run(client, client.get_job(job.id))
+            target = job if job.client is client else self._run(client, client.get_job(job.id))
             try:
                 self._run(client, target.cancel_async())
             except SeedanceError as exc:

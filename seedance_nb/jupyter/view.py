@@ -233,7 +233,7 @@ class TaskView:
         self.job = job
         self.label = job.model
         if self.client is None:
-            self.client = job._runtime
+            self.client = job.client
         self._unsubscribe = job.on_change(self._changed)
         self._changed(job)
         return self
@@ -275,7 +275,7 @@ class TaskView:
         """
         from .runner import on_client_loop
 
-        client = self.client or (self.job._runtime if self.job is not None else None)
+        client = self.client or (self.job.client if self.job is not None else None)
         if client is None:  # never launched: nothing to cancel
             return
         on_client_loop(client, self._cancel())
@@ -318,7 +318,7 @@ class TaskView:
         job = self.job
         if job is None:
             return None
-        client = self.client or job._runtime
+        client = self.client or job.client
         view = WidgetTaskView(job.model, self.display_mode)
         if self._takes_box is not None:
             self._takes_box.children = (*self._takes_box.children, view.box)
