@@ -39,6 +39,11 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb": ENTRY,
     "seedance_nb.errors": BASE,
     "seedance_nb.catalog": "catalog",
+    "seedance_nb.catalog.offers": "catalog",
+    "seedance_nb.catalog.prices": "catalog",
+    "seedance_nb.catalog.providers": "catalog",
+    "seedance_nb.catalog.table": "catalog",
+    "seedance_nb.catalog.tiers": "catalog",
     "seedance_nb.params": "request",
     "seedance_nb.request": "request",
     "seedance_nb.media": "request",
@@ -413,7 +418,7 @@ def test_the_parser_resolves_relative_function_and_type_checking_imports(tmp_pat
 def test_the_checker_finds_a_violation_planted_in_a_copy_of_the_tree(tmp_path: Path) -> None:
     copy = tmp_path / PACKAGE
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    catalog = copy / "catalog.py"
+    catalog = copy / "catalog" / "__init__.py"
     catalog.write_text(
         catalog.read_text() + "\n\ndef _planted() -> None:\n    from .jupyter import magic\n"
     )
