@@ -49,6 +49,13 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.media": "request",
     "seedance_nb.prompt": "request",
     "seedance_nb.task": "providers",
+    "seedance_nb.request.schema": "request",
+    "seedance_nb.request.model": "request",
+    "seedance_nb.request.checks": "request",
+    "seedance_nb.request.limits": "request",
+    "seedance_nb.request.media": "request",
+    "seedance_nb.request.prompt": "request",
+    "seedance_nb.providers.task": "providers",
     "seedance_nb.providers": "providers",
     "seedance_nb.providers.base": "providers",
     "seedance_nb.providers.ark": "providers",
@@ -62,6 +69,7 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.emulator.dialects._gateway": "emulator",
     "seedance_nb.emulator.dialects.base": "emulator",
     "seedance_nb.emulator.dialects.ark": "emulator",
+    "seedance_nb.emulator.dialects.ark_checks": "emulator",
     "seedance_nb.emulator.dialects.cometapi": "emulator",
     "seedance_nb.emulator.dialects.evolink": "emulator",
     "seedance_nb.emulator.dialects.orcarouter": "emulator",
@@ -81,6 +89,15 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.callbacks": "engine",
     "seedance_nb.assets": "engine",
     "seedance_nb.display": "engine",
+    "seedance_nb.engine": "engine",
+    "seedance_nb.engine.settings": "engine",
+    "seedance_nb.engine.http": "engine",
+    "seedance_nb.engine.ledger": "engine",
+    "seedance_nb.engine.downloader": "engine",
+    "seedance_nb.engine.callbacks": "engine",
+    "seedance_nb.engine.assets": "engine",
+    "seedance_nb.engine.job": "engine",
+    "seedance_nb.engine.client": "engine",
     "seedance_nb.client": "faces",
     "seedance_nb.cli": "faces",
     "seedance_nb.jupyter": "faces",
@@ -418,9 +435,9 @@ def test_the_parser_resolves_relative_function_and_type_checking_imports(tmp_pat
 def test_the_checker_finds_a_violation_planted_in_a_copy_of_the_tree(tmp_path: Path) -> None:
     copy = tmp_path / PACKAGE
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    catalog = copy / "catalog" / "__init__.py"
+    catalog = copy / "catalog" / "__init__.py"  # a package: ".." is seedance_nb
     catalog.write_text(
-        catalog.read_text() + "\n\ndef _planted() -> None:\n    from .jupyter import magic\n"
+        catalog.read_text() + "\n\ndef _planted() -> None:\n    from ..jupyter import magic\n"
     )
     edges = import_graph(copy)
     problems = layer_violations(edges, LAYER_OF)
