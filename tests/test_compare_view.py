@@ -99,3 +99,17 @@ def test_show_exception_unwraps_a_key_error(monkeypatch: pytest.MonkeyPatch) -> 
     render.show_notice("hello", kind="warning")
     assert shown[2]["text/plain"] == "seedance-nb: ⚠ hello"
     assert "seedance-warning" in shown[2]["text/html"]
+
+
+def test_a_cell_is_failed_by_its_state_not_by_what_its_html_looks_like() -> None:
+    """Only ``fail()`` marks a submission failed; a prompt that renders like an error line
+    (or any HTML a cell holds) does not turn a pending row into a failed one."""
+    cmp = Comparison(None, "a hummingbird", MODELS[:2], {"duration": 4})
+    pending, failed = cmp.cells
+    pending.html = h.error_line("looks like an error", "InvalidRequest")
+    failed.fail("duration=99 is not allowed", "InvalidRequest")
+    assert (pending.failed, failed.failed) == (False, True)
+    statuses = [row["status"] for row in cmp.rows()]
+    assert statuses == ["submitting", "failed"]
+    assert failed._bundle()["text/plain"].startswith("✗ InvalidRequest: duration=99")
+    assert pending._bundle()["text/plain"] == f"{MODELS[0]}: submitting"

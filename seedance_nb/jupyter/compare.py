@@ -53,9 +53,7 @@ class _Cell(TaskView):
 
     def _paint(self, force: bool = False) -> None:
         job = self.job
-        if job is not None and not (
-            self._final and self.html.startswith('<div class="seedance-error')
-        ):
+        if job is not None and not self.failed:
             self.html = h.job_html(job, self.display_mode)
         self.owner._paint(force)
 
@@ -113,8 +111,7 @@ class Comparison:
         for model, cell in zip(self.models, self.cells, strict=True):
             job = cell.job
             if job is None:
-                failed = cell.html.startswith('<div class="seedance-error')
-                row = {"model": model, "status": "failed" if failed else "submitting"}
+                row = {"model": model, "status": "failed" if cell.failed else "submitting"}
                 out.append(({**row, "wall_s": None, "tokens": None}, None))
                 continue
             row = {

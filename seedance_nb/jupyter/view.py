@@ -98,6 +98,7 @@ class TaskView:
         self._last_paint = 0.0
         self._unsubscribe: Any = None
         self._final = False
+        self.failed = False  # the submission itself failed (fail()): no job will come
         self._live = True  # whether the display redraws in place; decided by show()
         self._shown_state: tuple[Any, ...] | None = None  # what a printing display last showed
         self._print_lock = threading.Lock()  # the loop's paint and the settle repaint may race
@@ -202,7 +203,7 @@ class TaskView:
         job = self.job
         if job is None:
             text = f"{self.label}: submitting"
-            if self.html.startswith('<div class="seedance-error'):
+            if self.failed:
                 import re
 
                 text = re.sub(r"<[^>]+>", "", self.html)
@@ -252,6 +253,7 @@ class TaskView:
     def fail(self, message: str, kind: str = "error") -> None:
         """The submission itself failed: show it in place of the progress."""
         self._final = True
+        self.failed = True
         self.html = h.error_line(message, kind)
         self._paint(force=True)
 

@@ -1,0 +1,77 @@
+"""HTML and text for a job: plain strings, no IPython import, so ``Job._repr_html_`` stays cheap.
+
+It sits in the engine layer, next to :mod:`seedance_nb.job`, so a job can show itself without
+importing the Jupyter face; :mod:`seedance_nb.jupyter.html` re-exports it for the views.
+
+Parts: :mod:`.style` (colours that pass contrast in both JupyterLab themes, the error and
+notice lines), :mod:`.files` (poster frame, frame size, paths), :mod:`.words` (the text view,
+money, ETA), :mod:`.job_view` (the job's HTML).
+"""
+
+from __future__ import annotations
+
+from .files import (
+    DISPLAY_MODES,
+    POSTER_QUALITY,
+    POSTER_WIDTH,
+    delivered_size,
+    metadata,
+    poster,
+    probe_size,
+    shown_path,
+    video_src,
+)
+from .job_view import job_html, progress_html, reuse_html, submitting_html
+from .style import (
+    _STATUS as _STATUS,  # for jupyter.html: the views colour a status the same way
+)
+from .style import (
+    FONT,
+    MONO,
+    PALETTE,
+    VIDEO_STYLE,
+    button_style,
+    error_line,
+    notice_line,
+)
+from .words import (
+    done_summary,
+    eta_seconds,
+    job_text,
+    money,
+    seconds,
+    settings_text,
+    short_prompt,
+    typical_seconds,
+)
+
+__all__ = [
+    "DISPLAY_MODES",
+    "FONT",
+    "MONO",
+    "PALETTE",
+    "POSTER_QUALITY",
+    "POSTER_WIDTH",
+    "VIDEO_STYLE",
+    "button_style",
+    "delivered_size",
+    "done_summary",
+    "error_line",
+    "eta_seconds",
+    "job_html",
+    "job_text",
+    "metadata",
+    "money",
+    "notice_line",
+    "poster",
+    "probe_size",
+    "progress_html",
+    "reuse_html",
+    "seconds",
+    "settings_text",
+    "short_prompt",
+    "shown_path",
+    "submitting_html",
+    "typical_seconds",
+    "video_src",
+]
