@@ -11,7 +11,6 @@ from urllib.parse import quote
 
 from ..errors import BadResponseError
 from ..request import VideoRequest
-from ..task import TaskError, TaskState, Usage
 from .base import (
     Dialect,
     Fetch,
@@ -23,13 +22,15 @@ from .base import (
     expect_dict,
     safe_task_id,
 )
+from .task import TaskError, TaskState, Usage
 
 TASKS = "/contents/generations/tasks"
 _STATUS_ALIASES = {"processing": "running", "pending": "queued", "in_progress": "running"}
 
 
-def content_items(request: VideoRequest, *, include_text: bool = True,
-                  last_frame_role: str = "last_frame") -> list[dict[str, Any]]:  # fmt: skip
+def content_items(
+    request: VideoRequest, *, include_text: bool = True, last_frame_role: str = "last_frame"
+) -> list[dict[str, Any]]:
     """The ``content[]`` array: text first, then media in the order references count them."""
     items: list[dict[str, Any]] = []
     if include_text:
@@ -49,8 +50,15 @@ def output_fields(request: VideoRequest) -> dict[str, Any]:
         "resolution": request.resolution,
         "duration": request.duration,
     }
-    for name in ("generate_audio", "seed", "watermark", "camera_fixed", "return_last_frame",
-                 "service_tier", "callback_url"):  # fmt: skip
+    for name in (
+        "generate_audio",
+        "seed",
+        "watermark",
+        "camera_fixed",
+        "return_last_frame",
+        "service_tier",
+        "callback_url",
+    ):
         value = getattr(request, name)
         if value is not None:
             body[name] = value
@@ -70,8 +78,9 @@ class ArkDialect(Dialect):
 
     def parse_created(self, body: Any) -> TaskState:
         data = expect_dict(body, self.provider.name, "create")
-        return TaskState(task_id=safe_task_id(data.get("id"), self.provider.name),
-                         status="queued", raw=data)  # fmt: skip
+        return TaskState(
+            task_id=safe_task_id(data.get("id"), self.provider.name), status="queued", raw=data
+        )
 
     def get_call(self, task_id: str) -> HttpCall:
         return HttpCall("GET", f"{TASKS}/{quote(task_id, safe='')}")
@@ -89,15 +98,20 @@ class ArkDialect(Dialect):
             status=check_status(status, p),
             video_url=as_url(content.get("video_url"), p),
             last_frame_url=as_url(content.get("last_frame_url"), p),
-            usage=Usage(completion_tokens=as_int(usage.get("completion_tokens")),
-                        total_tokens=as_int(usage.get("total_tokens"))) if usage else None,
+            usage=Usage(
+                completion_tokens=as_int(usage.get("completion_tokens")),
+                total_tokens=as_int(usage.get("total_tokens")),
+            )
+            if usage
+            else None,
             seed=as_int(data.get("seed")),
             error=TaskError(str(err.get("code") or "Error"), str(err.get("message") or ""))
-            if err else None,
+            if err
+            else None,
             raw=data,
             created_at=as_float(data.get("created_at")),
             updated_at=as_float(data.get("updated_at")),
-        )  # fmt: skip
+        )
 
     def list_call(self, task_ids: list[str]) -> HttpCall:
         params = [("page_num", "1"), ("page_size", str(max(len(task_ids), 1)))]
@@ -112,8 +126,11 @@ class ArkDialect(Dialect):
         return [self.parse_task(item) for item in items]
 
     def reconcile_call(self, request: VideoRequest, page: int) -> HttpCall | None:
-        params = [("page_num", str(page)), ("page_size", str(self.reconcile_page_size)),
-                  ("filter.model", request.model_id)]  # fmt: skip
+        params = [
+            ("page_num", str(page)),
+            ("page_size", str(self.reconcile_page_size)),
+            ("filter.model", request.model_id),
+        ]
         return HttpCall("GET", TASKS, params=params)
 
     def parse_reconcile(self, body: Any) -> tuple[list[TaskState], bool]:

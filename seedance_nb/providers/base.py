@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from .. import errors
 from ..catalog import Provider
 from ..request import VideoRequest
-from ..task import STATUSES, TaskState
+from .task import STATUSES, TaskState
 
 Fetch = Callable[[str], Awaitable[bytes]]
 
@@ -95,15 +95,20 @@ class Dialect(ABC):
         """The task after a cancel, when the answer says; None means read it again."""
         return None
 
-    def refuse(self, request: VideoRequest, field: str, value: Any, why: str,
-               allowed: str) -> errors.InvalidRequest:  # fmt: skip
+    def refuse(
+        self, request: VideoRequest, field: str, value: Any, why: str, allowed: str
+    ) -> errors.InvalidRequest:
         """A local refusal shaped like every other validation error: field, value, allowed."""
         model = request.tier or request.model_id
         return errors.InvalidRequest(
             f"{field}={value!r} is not allowed for {model} on {self.provider.name}: {why} "
             f"Allowed: {allowed}.",
-            field=field, value=value, allowed=allowed, model=model, provider=self.provider.name,
-        )  # fmt: skip
+            field=field,
+            value=value,
+            allowed=allowed,
+            model=model,
+            provider=self.provider.name,
+        )
 
     def public_urls(self, request: VideoRequest, why: str) -> list[str]:
         """Every medium as an http(s) URL, in content order, for gateways that fetch URLs only."""
@@ -131,8 +136,15 @@ class Dialect(ABC):
             message = message or _text(body.get("message")) or _text(body.get("msg"))
         elif isinstance(body, str) and body.strip():
             message = body.strip()[:300]
-        return api_error(self.provider.name, status, code, message or f"HTTP {status}",
-                         headers=headers, param=param, body=body)  # fmt: skip
+        return api_error(
+            self.provider.name,
+            status,
+            code,
+            message or f"HTTP {status}",
+            headers=headers,
+            param=param,
+            body=body,
+        )
 
 
 def _text(value: Any) -> str | None:
@@ -162,9 +174,16 @@ def request_id(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def api_error(provider: str, status: int, code: str | None, message: str, *,
-              headers: Mapping[str, str] | None = None, param: str | None = None,
-              body: Any = None) -> errors.APIError:  # fmt: skip
+def api_error(
+    provider: str,
+    status: int,
+    code: str | None,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    param: str | None = None,
+    body: Any = None,
+) -> errors.APIError:
     """Build the :class:`APIError` subclass that fits the status and code."""
     headers = headers or {}
     cls: type[errors.APIError] = errors.APIError
@@ -181,9 +200,16 @@ def api_error(provider: str, status: int, code: str | None, message: str, *,
         cls = errors.RateLimitError
     elif status >= 500:
         cls = errors.ServerError
-    return cls(message, status_code=status, code=code, request_id=request_id(headers),
-               provider=provider, param=param, retry_after=retry_after_seconds(headers),
-               body=_scrub(body))  # fmt: skip
+    return cls(
+        message,
+        status_code=status,
+        code=code,
+        request_id=request_id(headers),
+        provider=provider,
+        param=param,
+        retry_after=retry_after_seconds(headers),
+        body=_scrub(body),
+    )
 
 
 def _scrub(body: Any) -> Any:

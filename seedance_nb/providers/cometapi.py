@@ -16,9 +16,8 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import catalog, errors
-from ..media import MediaRef
 from ..request import VideoRequest
-from ..task import TaskError, TaskState
+from ..request.media import MediaRef
 from .base import (
     Dialect,
     Fetch,
@@ -30,6 +29,7 @@ from .base import (
     percent_fraction,
     safe_task_id,
 )
+from .task import TaskError, TaskState
 
 VIDEOS = "/v1/videos"
 
@@ -96,8 +96,9 @@ class CometAPIDialect(Dialect):
             )
         return HttpCall("POST", VIDEOS, files=parts, idempotent=False)
 
-    async def _upload(self, request: VideoRequest, ref: MediaRef,
-                      fetch: Fetch) -> tuple[str, bytes, str]:  # fmt: skip
+    async def _upload(
+        self, request: VideoRequest, ref: MediaRef, fetch: Fetch
+    ) -> tuple[str, bytes, str]:
         """The first frame as ``(filename, bytes, mime)``, or InvalidRequest saying why not."""
         name = "input_reference"
         if ref.is_local:
@@ -115,8 +116,11 @@ class CometAPIDialect(Dialect):
             try:
                 data = await fetch(ref.url)
             except Exception as exc:  # any failure to fetch means: do not create
-                raise self._refuse(request, ref, f"it could not be downloaded "
-                                   f"({exc.__class__.__name__}: {str(exc)[:120]})") from None  # fmt: skip
+                raise self._refuse(
+                    request,
+                    ref,
+                    f"it could not be downloaded ({exc.__class__.__name__}: {str(exc)[:120]})",
+                ) from None
             if not isinstance(data, (bytes, bytearray)):
                 raise self._refuse(request, ref, "the download returned no bytes")
             data = bytes(data)
@@ -126,8 +130,12 @@ class CometAPIDialect(Dialect):
         if fmt is None:
             raise self._refuse(request, ref, "the file is not a JPEG, PNG or WebP image")
         if len(data) > catalog.IMAGE_MAX_BYTES:
-            raise self._refuse(request, ref, f"the file is {len(data) / 1e6:.1f} MB "
-                               f"(at most {catalog.IMAGE_MAX_BYTES // (1024 * 1024)} MB)")  # fmt: skip
+            raise self._refuse(
+                request,
+                ref,
+                f"the file is {len(data) / 1e6:.1f} MB "
+                f"(at most {catalog.IMAGE_MAX_BYTES // (1024 * 1024)} MB)",
+            )
         if name == "input_reference":  # no file name of its own: name it after its format
             name = f"input_reference.{'jpg' if fmt == 'jpeg' else fmt}"
         return name, data, _UPLOAD_TYPES[fmt]
@@ -135,9 +143,12 @@ class CometAPIDialect(Dialect):
     def _refuse(self, request: VideoRequest, ref: MediaRef, why: str) -> errors.InvalidRequest:
         return errors.InvalidRequest(
             f"first_frame={ref.short()!r} cannot be sent to CometAPI as input_reference: {why}.",
-            field="first_frame", value=ref.short(), allowed="a JPEG, PNG or WebP image",
-            model=request.tier or request.model_id, provider=self.provider.name,
-        )  # fmt: skip
+            field="first_frame",
+            value=ref.short(),
+            allowed="a JPEG, PNG or WebP image",
+            model=request.tier or request.model_id,
+            provider=self.provider.name,
+        )
 
     def parse_created(self, body: Any) -> TaskState:
         return self._parse(body, "create")
@@ -175,10 +186,15 @@ class CometAPIDialect(Dialect):
         words = {(err.code or "").lower(), err.message.strip().lower()}
         if words & _NOT_FOUND_CODES:
             return errors.NotFoundError(
-                err.message, status_code=err.status_code, code=err.code or "task_not_exist",
-                request_id=err.request_id, provider=err.provider, param=err.param,
-                retry_after=err.retry_after, body=err.body,
-            )  # fmt: skip
+                err.message,
+                status_code=err.status_code,
+                code=err.code or "task_not_exist",
+                request_id=err.request_id,
+                provider=err.provider,
+                param=err.param,
+                retry_after=err.retry_after,
+                body=err.body,
+            )
         return err
 
 

@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 from .. import errors
 from ..request import VideoRequest
-from ..task import TaskError, TaskState, Usage
 from .base import (
     Dialect,
     Fetch,
@@ -27,12 +26,17 @@ from .base import (
     percent_fraction,
     safe_task_id,
 )
+from .task import TaskError, TaskState, Usage
 
 GENERATIONS = "/v1/videos/generations"
 TASKS = "/v1/tasks"
 
-_MODE_WORD = {"text": "text", "first_frame": "image", "first_last": "image",
-              "reference": "reference"}  # fmt: skip
+_MODE_WORD = {
+    "text": "text",
+    "first_frame": "image",
+    "first_last": "image",
+    "reference": "reference",
+}
 # model_params.web_search: "Text-to-Video 모델에만 적용(표준 버전, 빠른 버전)" — not mini.
 _WEB_SEARCH_MODELS = frozenset({"seedance-2.0-text-to-video", "seedance-2.0-fast-text-to-video"})
 _STATUS = {
@@ -80,8 +84,11 @@ class EvoLinkDialect(Dialect):
         if request.mode in ("first_frame", "first_last"):
             body["image_urls"] = [m.url for m in (request.first_frame, request.last_frame) if m]
         elif request.mode == "reference":
-            for key, refs in (("image_urls", request.images), ("video_urls", request.videos),
-                              ("audio_urls", request.audios)):  # fmt: skip
+            for key, refs in (
+                ("image_urls", request.images),
+                ("video_urls", request.videos),
+                ("audio_urls", request.audios),
+            ):
                 if refs:
                     body[key] = [m.url for m in refs]
         body["duration"] = request.duration
@@ -97,10 +104,14 @@ class EvoLinkDialect(Dialect):
             if model in _WEB_SEARCH_MODELS:
                 body["model_params"] = {"web_search": web}
             elif web:
-                raise self.refuse(request, "options.web_search", web,
-                                   f"web search is for text-to-video on the standard and fast "
-                                   f"tiers only, not {model}.",
-                                   "seedance-2.0 / seedance-2.0-fast without media")  # fmt: skip
+                raise self.refuse(
+                    request,
+                    "options.web_search",
+                    web,
+                    f"web search is for text-to-video on the standard and fast "
+                    f"tiers only, not {model}.",
+                    "seedance-2.0 / seedance-2.0-fast without media",
+                )
             # web_search=False where it does not exist is what the model does anyway: omit it.
         if request.callback_url is not None:
             body["callback_url"] = request.callback_url
@@ -108,8 +119,9 @@ class EvoLinkDialect(Dialect):
 
     def _flag(self, request: VideoRequest, name: str, value: Any) -> bool:
         if not isinstance(value, bool):
-            raise self.refuse(request, f"options.{name}", value, f"{name} is true or false.",
-                               "True, False")  # fmt: skip
+            raise self.refuse(
+                request, f"options.{name}", value, f"{name} is true or false.", "True, False"
+            )
         return value
 
     def parse_created(self, body: Any) -> TaskState:
@@ -157,9 +169,16 @@ class EvoLinkDialect(Dialect):
         cls = _CODE_CLASS.get((err.code or "").lower())
         if cls is None or type(err) is cls:
             return err
-        return cls(err.message, status_code=err.status_code, code=err.code,
-                   request_id=err.request_id, provider=err.provider, param=err.param,
-                   retry_after=err.retry_after, body=err.body)  # fmt: skip
+        return cls(
+            err.message,
+            status_code=err.status_code,
+            code=err.code,
+            request_id=err.request_id,
+            provider=err.provider,
+            param=err.param,
+            retry_after=err.retry_after,
+            body=err.body,
+        )
 
 
 def _task_error(data: dict[str, Any]) -> TaskError | None:

@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 from .. import errors
 from ..request import VideoRequest
-from ..task import TaskError, TaskState, Usage
 from .ark import content_items, output_fields
 from .base import (
     Dialect,
@@ -28,6 +27,7 @@ from .base import (
     percent_fraction,
     safe_task_id,
 )
+from .task import TaskError, TaskState, Usage
 
 GENERATIONS = "/v1/video/generations"
 
@@ -149,9 +149,16 @@ def _envelope_error(provider: str, envelope: dict[str, Any]) -> errors.APIError:
 
 
 def _retype(err: errors.APIError, cls: type[errors.APIError]) -> errors.APIError:
-    return cls(err.message, status_code=err.status_code, code=err.code,
-               request_id=err.request_id, provider=err.provider, param=err.param,
-               retry_after=err.retry_after, body=err.body)  # fmt: skip
+    return cls(
+        err.message,
+        status_code=err.status_code,
+        code=err.code,
+        request_id=err.request_id,
+        provider=err.provider,
+        param=err.param,
+        retry_after=err.retry_after,
+        body=err.body,
+    )
 
 
 DIALECT = OrcaRouterDialect

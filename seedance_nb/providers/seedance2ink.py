@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 from .. import errors
 from ..request import VideoRequest
-from ..task import TaskError, TaskState, Usage
 from .base import (
     Dialect,
     Fetch,
@@ -26,6 +25,7 @@ from .base import (
     progress_fraction,
     safe_task_id,
 )
+from .task import TaskError, TaskState, Usage
 
 GENERATIONS = "/video/generations"
 
@@ -74,9 +74,13 @@ class Seedance2InkDialect(Dialect):
         if "metadata" in request.options:
             metadata = request.options["metadata"]
             if not isinstance(metadata, dict):
-                raise self.refuse(request, "options.metadata", metadata,
-                                   "metadata is a JSON object stored with the task.",
-                                   "a dict")  # fmt: skip
+                raise self.refuse(
+                    request,
+                    "options.metadata",
+                    metadata,
+                    "metadata is a JSON object stored with the task.",
+                    "a dict",
+                )
             body["metadata"] = metadata
         return HttpCall("POST", GENERATIONS, json=body, idempotent=False)
 
@@ -146,10 +150,15 @@ class Seedance2InkDialect(Dialect):
         words = f"{err.code or ''} {err.message}".lower()
         if status != 404 and ("not found" in words or "not_found" in words):
             return errors.NotFoundError(
-                err.message, status_code=err.status_code, code=err.code,
-                request_id=err.request_id, provider=err.provider, param=err.param,
-                retry_after=err.retry_after, body=err.body,
-            )  # fmt: skip
+                err.message,
+                status_code=err.status_code,
+                code=err.code,
+                request_id=err.request_id,
+                provider=err.provider,
+                param=err.param,
+                retry_after=err.retry_after,
+                body=err.body,
+            )
         return err
 
 
