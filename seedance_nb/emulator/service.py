@@ -1,4 +1,7 @@
-"""What every emulated dialect shares: tasks, lifecycle, renders, media, signed file URLs.
+"""What every emulated dialect shares: tasks, their lifecycle, auth, rate limit, signed URLs.
+
+The parts live beside it: ``renders`` (the render workers), ``callbacks`` (status POSTs),
+``media`` (request URLs made renderable); their public names are re-exported here.
 
 A dialect module turns its wire format into :meth:`Service.create_task` calls and renders
 :class:`~.store.TaskRecord` objects back into its own JSON; everything stateful is here.
@@ -6,32 +9,54 @@ A dialect module turns its wire format into :meth:`Service.create_task` calls an
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import ipaddress
-import logging
 import math
-import queue
 import re
 import secrets
 import threading
 import time
-import unicodedata
 import urllib.parse
-import urllib.request
 from collections import Counter, deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .. import catalog
-from .faults import TASK_TRIGGERS, FaultPlan, callback_bodies
+from .callbacks import TERMINAL, CallbackBody, CallbackNotifier, post_callback
+from .faults import TASK_TRIGGERS, FaultPlan
+from .media import (
+    MAX_FETCH_BYTES,
+    MediaError,
+    MediaInput,
+    decode_data_url,
+    fetch_loopback,
+    is_loopback,
+    resolve_media,
+    url_problem,
+)
+from .renders import RenderWorkers
 from .store import Store, TaskRecord
 
-log = logging.getLogger("seedance_nb.emulator")
+__all__ = [
+    "FILE_NAMES",
+    "MAX_FETCH_BYTES",
+    "OUTCOMES",
+    "TERMINAL",
+    "TRIGGERS",
+    "CallbackBody",
+    "MediaError",
+    "MediaInput",
+    "Service",
+    "ServiceConfig",
+    "decode_data_url",
+    "fetch_loopback",
+    "is_loopback",
+    "jitter_factor",
+    "post_callback",
+    "strip_triggers",
+    "triggers",
+    "url_problem",
+]
 
 TRIGGER_RE = re.compile(r"\[\[\s*([a-z][a-z-]*)\s*\]\]", re.IGNORECASE)
 TRIGGERS = {
@@ -60,9 +85,6 @@ OUTCOMES: dict[str, tuple[str, str | None, str | None]] = {
     ),
 }
 FILE_NAMES = {"video.mp4": "video/mp4", "last_frame.png": "image/png"}
-TERMINAL = frozenset({"succeeded", "failed", "expired", "cancelled"})
-CallbackBody = Callable[[TaskRecord], dict[str, Any]]
-MAX_FETCH_BYTES = catalog.REQUEST_MAX_BYTES
 
 
 def triggers(text: str) -> set[str]:
@@ -81,30 +103,14 @@ def jitter_factor(prompt: str, jitter: float) -> float:
 
 
 def strip_triggers(text: str) -> str:
+    """The prompt without its ``[[trigger]]`` markers (what the render shows)."""
     return re.sub(r"\s{2,}", " ", TRIGGER_RE.sub("", text or "")).strip()
-
-
-class MediaError(ValueError):
-    """A medium the request names cannot be used (bad data: URL, unknown asset, ...)."""
-
-
-@dataclass
-class MediaInput:
-    """A request medium resolved for rendering: a stored blob, or a placeholder note."""
-
-    kind: str
-    role: str
-    label: str
-    blob: str | None = None
-    note: str = ""
-    size: tuple[int, int] | None = None  # pixels, images/videos we could read
-
-    def as_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "label": self.label, "blob": self.blob, "note": self.note}
 
 
 @dataclass
 class ServiceConfig:
+    """Timings and limits of one emulator (see ``Emulator``'s keyword arguments)."""
+
     queued_seconds: float = 1.0
     running_seconds: float = 2.0
     running_jitter: float = 0.0  # ± fraction of running_seconds, drawn per prompt
@@ -131,44 +137,36 @@ class Service:
         self.render_seconds = 0.0
         self._rate: deque[float] = deque()
         self._rate_lock = threading.Lock()
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._inflight: set[str] = set()
-        self._inflight_lock = threading.Lock()
         self._stopped = threading.Event()
-        self._workers = [
-            threading.Thread(target=self._work, name=f"seedance-emulator-render-{i}", daemon=True)
-            for i in range(workers)
-        ]
-        for t in self._workers:
-            t.start()
+        self._renders = RenderWorkers(
+            self.store, self._stopped, self._rendered, self.count, workers
+        )
         for task in self.store.pending_renders():  # resume renders a previous process left
             self.schedule_render(task.id)
-        self._callback_bodies: dict[str, CallbackBody] = {}
-        self._watch: set[str] = {
-            t.id
-            for t in self.store.query(since=time.time() - 3 * 86400)
-            if t.fields.get("callback_url") and t.fields.get("notified") not in TERMINAL
-        }
-        self._watch_lock = threading.Lock()
-        self._notifier = threading.Thread(
-            target=self._notify_loop, daemon=True, name="seedance-emulator-callbacks"
+        self._callbacks = CallbackNotifier(
+            self.store, self._stopped, lambda: self.faults, self.count
         )
-        self._notifier.start()
 
     def close(self, timeout: float = 5.0) -> None:
         self._stopped.set()
-        for _ in self._workers:
-            self._queue.put(None)
+        self._renders.stop()
         deadline = time.monotonic() + timeout
-        for t in [*self._workers, self._notifier]:
+        for t in [*self._renders.threads, self._callbacks.thread]:
             t.join(max(0.0, deadline - time.monotonic()))
         self.store.close()
 
     # ----------------------------------------------------------------------------- stats
 
     def count(self, counter: str, key: str, n: int = 1) -> None:
+        """Add ``n`` to one key of one of the counters ``stats`` reports."""
         with self._stats_lock:
             getattr(self, counter)[key] += n
+
+    def _rendered(self, seconds: float) -> None:
+        """A render finished (0 s: the cache had it)."""
+        with self._stats_lock:
+            self.renders["cached" if seconds == 0 else "rendered"] += 1
+            self.render_seconds += seconds
 
     def stats(self) -> dict[str, Any]:
         with self._stats_lock:
@@ -181,7 +179,7 @@ class Service:
                 "renders": dict(self.renders),
                 "callbacks": dict(self.callbacks),
                 "render_seconds": round(self.render_seconds, 3),
-                "renders_in_flight": len(self._inflight),
+                "renders_in_flight": self._renders.in_flight,
                 "faults": self.faults.counts() if self.faults else {},
             }
 
@@ -265,8 +263,7 @@ class Service:
         )
         self.store.insert(task)
         if fields.get("callback_url"):
-            with self._watch_lock:
-                self._watch.add(task.id)
+            self._callbacks.watch(task.id)
         self.count("creates", dialect)
         self.count("creates_by_provider", provider)
         if task.render_spec is not None:
@@ -298,48 +295,7 @@ class Service:
 
     def register_callback_body(self, dialect: str, make_body: CallbackBody) -> None:
         """How a dialect renders the body it POSTs to ``fields["callback_url"]``."""
-        self._callback_bodies[dialect] = make_body
-
-    def _notify_loop(self) -> None:
-        """POST the task body to its callback URL on each status change (loopback only: we
-        are offline; other hosts are recorded as skipped). Polling stays the source of truth."""
-        while not self._stopped.wait(0.2):
-            with self._watch_lock:
-                ids = list(self._watch)
-            for task_id in ids:
-                try:
-                    self._notify_one(task_id)
-                except Exception:
-                    if self._stopped.is_set():
-                        return
-                    log.debug("callback for %s failed", task_id, exc_info=True)
-
-    def _notify_one(self, task_id: str) -> None:
-        task = self.store.get(task_id)
-        make_body = self._callback_bodies.get(task.dialect) if task else None
-        if task is None or make_body is None:
-            with self._watch_lock:
-                self._watch.discard(task_id)
-            return
-        status = task.status()
-        if status == task.fields.get("notified"):
-            return
-        url = str(task.fields["callback_url"])
-        host = urllib.parse.urlsplit(url).hostname or ""
-        if is_loopback(host):
-            plan = self.faults
-            skip = () if status in TERMINAL else ("callback-reorder",)
-            fault = plan.draw("callback", skip) if plan is not None else None
-            if fault == "callback-drop":
-                self.count("callbacks", "dropped by fault")
-            for data in callback_bodies(fault, task, make_body):
-                self.count("callbacks", "delivered" if post_callback(url, data) else "failed")
-        else:
-            self.count("callbacks", "skipped (not loopback)")
-        self.store.update(task_id, fields={**task.fields, "notified": status})
-        if status in TERMINAL:
-            with self._watch_lock:
-                self._watch.discard(task_id)
+        self._callbacks.register(dialect, make_body)
 
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; False if the service is stopping (a held request gives up)."""
@@ -348,82 +304,12 @@ class Service:
     # ----------------------------------------------------------------------------- renders
 
     def schedule_render(self, task_id: str) -> None:
-        with self._inflight_lock:
-            if task_id in self._inflight or self._stopped.is_set():
-                return
-            self._inflight.add(task_id)
-        self._queue.put(task_id)
-
-    def _work(self) -> None:
-        while True:
-            task_id = self._queue.get()
-            if task_id is None:
-                return
-            try:
-                self._render_one(task_id)
-            except Exception as exc:  # the store may be closed during shutdown
-                if not self._stopped.is_set():
-                    log.exception("render of %s failed", task_id)
-                    self.count("renders", "failed")
-                    try:
-                        self.store.update(
-                            task_id,
-                            render_error=f"{type(exc).__name__}: {exc}",
-                            render_done_at=time.time(),
-                        )
-                    except Exception:
-                        pass
-            finally:
-                with self._inflight_lock:
-                    self._inflight.discard(task_id)
-
-    def _render_one(self, task_id: str) -> None:
-        task = self.store.get(task_id)
-        if task is None or task.render_spec is None or task.render_done_at is not None:
-            return
-        from . import render as r  # heavy (PyAV, numpy, Pillow): only in the worker
-
-        spec_json = task.render_spec
-
-        def media(m: dict[str, Any] | None) -> r.Media | None:
-            if m is None:
-                return None
-            data = self.store.blob(m["blob"]) if m.get("blob") else None
-            return r.Media(kind=m["kind"], label=m["label"], data=data, note=m.get("note", ""))
-
-        spec = r.RenderSpec(
-            prompt=spec_json["prompt"],
-            width=spec_json["width"],
-            height=spec_json["height"],
-            frames=spec_json["frames"],
-            fps=spec_json.get("fps", catalog.FPS),
-            audio=bool(spec_json.get("audio")),
-            header=spec_json.get("header", ""),
-            seed=spec_json.get("seed"),
-            first_frame=media(spec_json.get("first_frame")),
-            last_frame=media(spec_json.get("last_frame")),
-            refs=tuple(m for m in (media(x) for x in spec_json.get("refs", [])) if m),
-            last_frame_png=bool(spec_json.get("last_frame_png")),
-        )
-        key = r.render_key(spec)
-        result = r.render(spec, self.store.renders, key)
-        with self._stats_lock:
-            self.renders["cached" if result.seconds == 0 else "rendered"] += 1
-            self.render_seconds += result.seconds
-        if self._stopped.is_set():
-            return
-        self.store.update(task_id, render_key=key, render_done_at=time.time())
+        """Queue a task's render (idempotent while it is in flight)."""
+        self._renders.schedule(task_id)
 
     def file_path(self, task: TaskRecord, name: str) -> Path | None:
-        if task.render_key is None or task.render_done_at is None:
-            return None
-        if name == "video.mp4":
-            path = self.store.renders / f"{task.render_key}.mp4"
-        elif name == "last_frame.png" and (task.render_spec or {}).get("last_frame_png"):
-            path = self.store.renders / f"{task.render_key}.png"
-        else:
-            return None
-        return path if path.exists() else None
+        """A finished task's file on disk, or None (not rendered, not asked for, gone)."""
+        return self._renders.file_path(task, name)
 
     # ----------------------------------------------------------------------------- signed URLs
 
@@ -458,129 +344,11 @@ class Service:
     # ----------------------------------------------------------------------------- media
 
     def add_asset(self, data: bytes, content_type: str, filename: str | None) -> str:
+        """Store an uploaded asset; its id is what ``asset://`` URLs name."""
         asset_id = "asset-" + time.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(6)
         self.store.add_asset(asset_id, data, content_type, filename)
         return asset_id
 
     def resolve_media(self, url: Any, kind: str, role: str, label: str) -> MediaInput:
-        """Make a request medium renderable: data: URLs and asset:// ids are decoded and kept;
-        http(s) URLs are fetched only from loopback (we are offline); others become a chip."""
-        if not isinstance(url, str) or not url.strip():
-            raise MediaError(f"the {kind} url must be a non-empty string")
-        url = url.strip()
-        item = MediaInput(kind=kind, role=role, label=label)
-        data: bytes | None = None
-        if url.startswith("data:"):
-            data = decode_data_url(url, kind)
-        elif url.startswith("asset://"):
-            asset = self.store.asset(url[len("asset://") :])
-            if asset is None:
-                raise MediaError(f"asset {url!r} does not exist")
-            data = self.store.blob(asset["sha256"])
-        elif url.startswith(("http://", "https://")):
-            problem = url_problem(url)
-            if problem is not None:
-                raise MediaError(f"the {kind} url is malformed: {problem}")
-            host = urllib.parse.urlsplit(url).hostname or ""
-            if is_loopback(host):
-                data = fetch_loopback(url)
-            else:
-                item.note = host
-        else:
-            raise MediaError(f"unsupported {kind} url scheme (use https://, data: or asset://)")
-        if data is not None:
-            item.blob = self.store.put_blob(data)
-            if kind in ("image", "video"):
-                from . import render as r
-
-                item.size = r.image_size(data) if kind == "image" else r.video_size(data)
-                if kind == "image" and item.size is None:
-                    raise MediaError("the image could not be decoded")
-        return item
-
-
-def decode_data_url(url: str, kind: str) -> bytes:
-    head, sep, payload = url.partition(",")
-    if not sep:
-        raise MediaError("malformed data: URL")
-    mime = head[5:].split(";")[0].strip().lower()
-    if mime and not mime.startswith(kind + "/"):
-        raise MediaError(f"data: URL has media type {mime!r}, expected {kind}/*")
-    if ";base64" in head.lower():
-        try:
-            return base64.b64decode(payload, validate=False)
-        except (binascii.Error, ValueError) as exc:
-            raise MediaError("data: URL is not valid base64") from exc
-    return urllib.parse.unquote_to_bytes(payload)
-
-
-def url_problem(url: str) -> str | None:
-    """Why no server could fetch this http(s) URL (None if it is well formed).
-
-    The providers refuse such a URL with a 400 rather than crash on it, so the emulator does
-    too: whitespace or control characters, a netloc ``urlsplit`` cannot parse (an unclosed
-    IPv6 bracket raises ``ValueError``), no host, text after an IPv6 host's ``]``, a port
-    outside 1-65535. Kept apart from the client's own check: the emulator is a witness."""
-    for ch in url:
-        if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs"):
-            names = {" ": "a space", "\n": "a line break", "\r": "a line break", "\t": "a tab"}
-            return f"it contains {names.get(ch, repr(ch))}"
-    try:
-        parts = urllib.parse.urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        return str(exc)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not url[len(scheme) :].startswith("://"):
-        return "it is not an http(s) URL"
-    hostport = parts.netloc.rpartition("@")[2]
-    if not parts.hostname:
-        return "it has no host"
-    if hostport.startswith("["):
-        try:
-            ipaddress.IPv6Address(parts.hostname.replace("%25", "%"))
-        except ValueError:
-            return f"[{parts.hostname}] is not an IPv6 address"
-        after = hostport[hostport.index("]") + 1 :]
-        if after and not after.startswith(":"):
-            return "text follows the IPv6 host"
-    elif ":" in hostport.partition(":")[2]:
-        return "an IPv6 host must be in brackets"
-    if port == 0:
-        return "port 0 is not a port"
-    return None
-
-
-def post_callback(url: str, data: bytes) -> bool:
-    """POST one callback body; Ark retries an unacknowledged callback 3 times."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    for _attempt in range(3):
-        req = urllib.request.Request(
-            url, data=data, method="POST", headers={"Content-Type": "application/json"}
-        )
-        try:
-            with opener.open(req, timeout=5) as resp:
-                if 200 <= resp.status < 300:
-                    return True
-        except Exception:
-            pass
-    return False
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def fetch_loopback(url: str) -> bytes | None:
-    """Fetch a loopback URL (a local file server, or this emulator); None if it fails."""
-    try:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(url, timeout=5) as resp:
-            return resp.read(MAX_FETCH_BYTES + 1)[:MAX_FETCH_BYTES]
-    except Exception:
-        return None
+        """Make a request medium renderable (see ``media.resolve_media``)."""
+        return resolve_media(self.store, url, kind, role, label)

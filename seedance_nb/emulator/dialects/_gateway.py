@@ -21,9 +21,10 @@ from typing import Any, ClassVar
 
 from ... import catalog
 from ..http_types import Request, Response
-from ..service import MediaError, MediaInput, strip_triggers, triggers
+from ..media import MediaError, MediaInput
+from ..service import strip_triggers, triggers
 from ..store import TaskRecord
-from .ark import closest_ratio
+from .ark_checks import closest_ratio
 from .base import DialectRoutes
 
 

@@ -1,4 +1,6 @@
-"""CometAPI: multipart ``POST /v1/videos`` with the first frame as a file part (seed 003).
+"""CometAPI: multipart ``POST /v1/videos`` with the first frame as a file part.
+
+Contract: https://api.cometapi.com/v1/videos, as written up in ``shared/API-NOTES.md``.
 
 * ``POST /v1/videos`` as ``multipart/form-data`` (``application/x-www-form-urlencoded`` is read
   too): ``prompt``, ``model`` (``doubao-seedance-2-0[-fast]``, ``doubao-seedance-1-5-pro``,

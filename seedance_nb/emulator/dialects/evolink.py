@@ -1,4 +1,6 @@
-"""EvoLink: ``POST /v1/videos/generations`` where the model id names the mode (seed 004).
+"""EvoLink: ``POST /v1/videos/generations`` where the model id names the mode.
+
+Contract: EvoLink's OpenAPI at https://docs.evolink.ai (``shared/API-NOTES.md``).
 
 * Nine wire ids ``seedance-2.0[-fast|-mini]-{text|image|reference}-to-video``. ``text``
   takes no media; ``image`` takes ``image_urls`` = [first] or [first, last]; ``reference``
@@ -25,7 +27,7 @@ import time
 from typing import Any
 
 from ..http_types import Request, Response, json_response
-from ..service import url_problem
+from ..media import url_problem
 from ..store import TaskRecord
 from ._gateway import GatewayRoutes, MediaItem, Refusal, mode_of, path_id
 

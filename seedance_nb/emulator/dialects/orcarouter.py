@@ -1,4 +1,7 @@
-"""OrcaRouter: Ark's parameters under ``metadata``, a Kling-style envelope on reads (seed 000).
+"""OrcaRouter: Ark's parameters under ``metadata``, a Kling-style envelope on reads.
+
+Contract: https://api.orcarouter.ai/v1/video/generations, as written up in
+``shared/API-NOTES.md``.
 
 * ``POST /v1/video/generations`` ``{model, prompt, metadata{content[], ratio, duration,
   resolution, generate_audio, watermark, seed, service_tier, return_last_frame,
@@ -20,7 +23,7 @@ from typing import Any
 
 from ... import catalog
 from ..http_types import Request, Response, json_response
-from ..service import url_problem
+from ..media import url_problem
 from ..store import TaskRecord
 from ._gateway import GatewayRoutes, MediaItem, Refusal, is_int, mode_of, path_id
 

@@ -1,4 +1,7 @@
-"""seedance2.ink Open API: camelCase JSON and a ``success`` flag on every answer (seed 001).
+"""seedance2.ink Open API: camelCase JSON and a ``success`` flag on every answer.
+
+Contract: https://www.seedance2.ink/api/open/v1 (``POST /video/generations``), as written
+up in ``shared/API-NOTES.md``.
 
 Mounted at ``/seedance2ink/api/open/v1``:
 
@@ -27,7 +30,7 @@ import urllib.parse
 from typing import Any
 
 from ..http_types import Request, Response, json_response
-from ..service import fetch_loopback, is_loopback, url_problem
+from ..media import fetch_loopback, is_loopback, url_problem
 from ..store import TaskRecord
 from ._gateway import GatewayRoutes, MediaItem, Refusal, mode_of, path_id
 
