@@ -1,4 +1,6 @@
-"""BytePlus ModelArk / Volcengine Ark: ``/contents/generations/tasks`` (seed 002).
+"""BytePlus ModelArk / Volcengine Ark: ``/contents/generations/tasks``.
+
+Docs: https://ark.ap-southeast.bytepluses.com/api/v3/contents/generations/tasks (ModelArk).
 
 The reference dialect: the only one with a batch status read (``filter.task_ids``) and a
 listing we can reconcile an ambiguous create against. The emulator speaks it too.
@@ -10,7 +12,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ..errors import BadResponseError
-from ..request import VideoRequest
+from ..request import VideoRequest, schema
 from .base import (
     Dialect,
     Fetch,
@@ -25,6 +27,7 @@ from .base import (
 from .task import TaskError, TaskState, Usage
 
 TASKS = "/contents/generations/tasks"
+_NOT_OUTPUT = ("media", "media_list", "mapping")
 _STATUS_ALIASES = {"processing": "running", "pending": "queued", "in_progress": "running"}
 
 
@@ -44,24 +47,15 @@ def content_items(
 
 
 def output_fields(request: VideoRequest) -> dict[str, Any]:
-    """The output parameters Ark-shaped bodies share; unset ones are left out."""
-    body: dict[str, Any] = {
-        "ratio": request.ratio,
-        "resolution": request.resolution,
-        "duration": request.duration,
-    }
-    for name in (
-        "generate_audio",
-        "seed",
-        "watermark",
-        "camera_fixed",
-        "return_last_frame",
-        "service_tier",
-        "callback_url",
-    ):
-        value = getattr(request, name)
+    """The output parameters Ark-shaped bodies share, named as in the schema (Ark's names are
+    ours); unset ones are left out. Media, the model and provider options travel elsewhere."""
+    body: dict[str, Any] = {}
+    for param in schema.PARAMS:
+        if param.name == "model" or param.kind in _NOT_OUTPUT:
+            continue
+        value = getattr(request, param.name)
         if value is not None:
-            body[name] = value
+            body[param.name] = value
     return body
 
 

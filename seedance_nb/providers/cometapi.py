@@ -1,4 +1,6 @@
-"""CometAPI: multipart ``POST /v1/videos`` with the first frame as a file part (seed 003).
+"""CometAPI: multipart ``POST /v1/videos`` with the first frame as a file part.
+
+Docs: CometAPI's video API, https://api.cometapi.com/v1/videos.
 
 CometAPI takes form fields, not JSON, and the only image it accepts is ``input_reference``:
 an uploaded JPEG/PNG/WebP file (2.0 models only). A first frame given as a URL is therefore
@@ -52,7 +54,7 @@ _STATUS = {
     "EXPIRED": "expired",
 }
 _NOT_FOUND_CODES = frozenset({"task_not_exist", "task_not_found", "not_found"})
-# input_reference: "JPEG, PNG 또는 WebP" (seed 003). Sniffed from the bytes, not the name.
+# input_reference: "JPEG, PNG 또는 WebP" (CometAPI docs). Sniffed from the bytes, not the name.
 _UPLOAD_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 

@@ -1,4 +1,6 @@
-"""EvoLink: ``POST /v1/videos/generations`` where the model id names the mode (seed 004).
+"""EvoLink: ``POST /v1/videos/generations`` where the model id names the mode.
+
+Docs: https://docs.evolink.ai (Seedance 2.0 parameter guide).
 
 Nine wire ids, ``seedance-2.0[-fast|-mini]-{text|image|reference}-to-video``: the catalog sells
 the three tiers and we add the mode from what the request carries. Media travel as URL lists
@@ -53,7 +55,7 @@ _STATUS = {
     "canceled": "cancelled",
     "expired": "expired",
 }
-# The documented error codes (seed 004) and the class each one means, whatever the status.
+# EvoLink's documented error codes and the class each one means, whatever the status.
 _CODE_CLASS: dict[str, type[errors.APIError]] = {
     "unauthorized": errors.AuthenticationError,
     "insufficient_quota": errors.InsufficientQuotaError,

@@ -1,4 +1,6 @@
-"""OrcaRouter: Ark's parameters under ``metadata``, a Kling-style envelope on reads (seed 000).
+"""OrcaRouter: Ark's parameters under ``metadata``, a Kling-style envelope on reads.
+
+Docs: OrcaRouter's video API, https://api.orcarouter.ai/v1/video/generations.
 
 The create body is ``{model, prompt, metadata{content[], ratio, …}}``: the gateway wraps the
 prompt into ``content[]`` itself, so we send no text item, and it names the last frame
@@ -31,7 +33,7 @@ from .task import TaskError, TaskState, Usage
 
 GENERATIONS = "/v1/video/generations"
 
-# OrcaRouter's upper-case statuses (seed 000), plus Ark's own words in case they leak through.
+# OrcaRouter's documented upper-case statuses, plus Ark's own words in case they leak through.
 _STATUS = {
     "NOT_START": "queued",
     "SUBMITTED": "queued",

@@ -1,4 +1,6 @@
-"""seedance2.ink Open API: camelCase JSON and a ``success`` flag on every answer (seed 001).
+"""seedance2.ink Open API: camelCase JSON and a ``success`` flag on every answer.
+
+Docs: https://www.seedance2.ink/api/open/v1/video/generations (the Open API reference).
 
 Media go as one flat ``mediaUrls`` list (1-5 public URLs, no roles) in content order; text-to-
 video leaves it out. Answers carry ``success``; ``success: false`` is an error whatever the HTTP

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 from .. import catalog
 from ..catalog import Provider
 from ..errors import InvalidRequest
-from .media import URL_ALLOWED, MediaRef, url_problem
+from .media import MediaRef
+from .urls import URL_ALLOWED, url_problem
 
 Fail = Callable[..., InvalidRequest]
 
