@@ -21,36 +21,24 @@ from typing import Any
 
 from .. import catalog
 from ..errors import InvalidRequest, SeedanceError
-from ..params import BY_NAME, PARAMS, Param, parse_option
+from ..params import PARAMS, Param, parse_option
 from ..prompt import lint_references
 from . import html as h
+from .form_widgets import (
+    MAIN,
+    PREFERRED,
+    STYLE,
+    advanced,
+    dropdown_choice,
+    help_of,
+    make_widget,
+    rows,
+    split_refs,
+)
 from .runner import PendingJob, get_client
 from .view import WidgetTaskView, launch
 
 __all__ = ["Form", "WidgetTaskView", "form"]
-
-# the first screen; every other parameter sits under "More parameters"
-MAIN = ("model", "ratio", "resolution", "duration", "generate_audio", "seed",
-        "images", "videos", "audios")  # fmt: skip
-LABELS = {"generate_audio": "Audio", "duration": "Duration (s)", "return_last_frame": "Last frame out",
-          "callback_url": "Callback URL"}  # fmt: skip
-# the value a dropdown takes when the user has not chosen one the offer allows
-PREFERRED: dict[str, Any] = {"ratio": "16:9", "resolution": "480p", "duration": 5}
-TRI_STATE = (("provider default", None), ("on", True), ("off", False))
-_STYLE = {"description_width": "8em"}
-
-
-def _label(p: Param) -> str:
-    return LABELS.get(p.name, p.name.replace("_", " ").capitalize())
-
-
-def _help(p: Param) -> str:
-    """The parameter's help line, without the magic-only sentence."""
-    return p.help.split(" In the magic")[0]
-
-
-def _split_refs(text: str) -> list[str]:
-    return [part.strip() for part in re.split(r"[,\n]", text or "") if part.strip()]
 
 
 class Form:
@@ -82,18 +70,8 @@ class Form:
         self.refs: dict[str, Any] = {}
         first = model if model in self.tiers else self.tiers[0]
         for p in PARAMS:
-            self.widgets[p.name] = self._make(p, first)
-        self.prompt = w.Textarea(
-            placeholder="Describe the video; name attached media as [Image 1], [Video 1] …",
-            description="Prompt", layout=w.Layout(width="100%", height="6em"), style=_STYLE,
-        )  # fmt: skip
-        self.lint = w.HTML()
-        self.estimate = w.HTML()
-        self.submit_button = w.Button(
-            description="Submit", button_style="primary", icon="play",
-            tooltip="Create the task; its live view appears below",
-        )  # fmt: skip
-        self.results = w.VBox()
+            self.widgets[p.name] = make_widget(p, self.tiers, first, self._offer(first), self.refs)
+        self._make_controls()
         # the names the tutorials and tests use
         self.model = self.widgets["model"]
         self.ratio = self.widgets["ratio"]
@@ -106,6 +84,43 @@ class Form:
         self.audios = self.widgets["audios"]
 
         self._follow_offer()
+        self._wire()
+        self.widget = w.VBox(
+            [
+                self.model,
+                self.prompt,
+                self.lint,
+                *rows(self.widgets, self.refs, MAIN[1:], main=True),
+                advanced(self.widgets, self.refs),
+                self.estimate,
+                self.submit_button,
+                self.results,
+            ]
+        )
+        self._refresh()
+
+    def _make_controls(self) -> None:
+        """The prompt, its lint line, the estimate, Submit and the results below."""
+        import ipywidgets as w
+
+        self.prompt = w.Textarea(
+            placeholder="Describe the video; name attached media as [Image 1], [Video 1] …",
+            description="Prompt",
+            layout=w.Layout(width="100%", height="6em"),
+            style=STYLE,
+        )
+        self.lint = w.HTML()
+        self.estimate = w.HTML()
+        self.submit_button = w.Button(
+            description="Submit",
+            button_style="primary",
+            icon="play",
+            tooltip="Create the task; its live view appears below",
+        )
+        self.results = w.VBox()
+
+    def _wire(self) -> None:
+        """Every change refreshes the lint and the estimate; a new model re-limits the form."""
         self.model.observe(lambda _c: self._follow_offer(), "value")
         for name, widget in self.widgets.items():
             if name != "model":
@@ -113,72 +128,8 @@ class Form:
         for widget in (self.prompt, *self.refs.values()):
             widget.observe(lambda _c: self._refresh(), "value")
         self.submit_button.on_click(lambda _b: self.submit())
-        self.widget = w.VBox(
-            [self.model, self.prompt, self.lint, *self._rows(MAIN[1:], main=True),
-             self._advanced(), self.estimate, self.submit_button, self.results]
-        )  # fmt: skip
-        self._refresh()
 
-    # widgets ----------------------------------------------------------------------------
-    def _make(self, p: Param, model: str) -> Any:
-        """The widget for one parameter, chosen by its kind."""
-        import ipywidgets as w
-
-        label, tip = _label(p), _help(p)
-        if p.name == "model":
-            return w.Dropdown(options=self.tiers, value=model, description=label, style=_STYLE,
-                              tooltip=tip)  # fmt: skip
-        if p.name == "generate_audio":  # a plain switch: the offer says what "default" means
-            return w.Checkbox(description=label, value=True, indent=False, tooltip=tip)
-        if p.kind == "bool":
-            return w.Dropdown(options=TRI_STATE, value=None, description=label, style=_STYLE,
-                              tooltip=tip)  # fmt: skip
-        if p.kind == "choice" or (p.kind == "int" and p.choices(self._offer(model)) is not None):
-            return w.Dropdown(description=label, style=_STYLE, tooltip=tip)
-        if p.kind in ("media", "media_list"):
-            many = p.kind == "media_list"
-            self.refs[p.name] = w.Text(
-                description=f"{label} refs" if many else f"{label} ref", style=_STYLE,
-                placeholder="paths, URLs or asset://IDs, comma-separated" if many
-                else "a path, URL or asset://ID",
-                tooltip=f"{tip} (instead of or besides an upload)",
-                layout=w.Layout(width="100%"),
-            )  # fmt: skip
-            return w.FileUpload(accept=f"{p.media_kind}/*", multiple=many, description=label,
-                                tooltip=tip)  # fmt: skip
-        placeholder = {"int": p.default_text or "", "text": p.metavar or "",
-                       "mapping": "KEY=VALUE KEY2=VALUE2"}.get(p.kind, "")  # fmt: skip
-        return w.Text(description=label, placeholder=placeholder, style=_STYLE, tooltip=tip,
-                      layout=w.Layout(width="100%" if p.kind != "int" else "auto"))  # fmt: skip
-
-    def _rows(self, names: tuple[str, ...], *, main: bool) -> list[Any]:
-        """Lay ``names`` out a few to a row: choices, switches and numbers, then media."""
-        import ipywidgets as w
-
-        ps = [BY_NAME[n] for n in names]
-        media = [p for p in ps if p.kind in ("media", "media_list")]
-        small = [p for p in ps if p not in media and p.kind not in ("text", "mapping")]
-        wide = [p for p in ps if p.kind in ("text", "mapping")]
-        rows: list[Any] = []
-        for i in range(0, len(small), 3):
-            rows.append(w.HBox([self.widgets[p.name] for p in small[i : i + 3]]))
-        if main:
-            rows.append(w.HBox([self.widgets[p.name] for p in media]))
-        else:
-            rows.extend(w.HBox([self.widgets[p.name], self.refs[p.name]]) for p in media)
-        rows.extend(self.widgets[p.name] for p in wide)
-        return rows
-
-    def _advanced(self) -> Any:
-        import ipywidgets as w
-
-        rest = tuple(p.name for p in PARAMS if p.name not in MAIN)
-        refs = [self.refs[n] for n in MAIN if n in self.refs]  # paths/URLs for the main uploads
-        box = w.VBox([*self._rows(rest, main=False), *refs])
-        accordion = w.Accordion(children=[box], selected_index=None)
-        accordion.set_title(0, "More parameters")
-        return accordion
-
+    # state changes ---------------------------------------------------------------------
     @contextlib.contextmanager
     def _quiet(self) -> Iterator[None]:
         """While the form sets values itself, they are not the user's choices."""
@@ -218,18 +169,11 @@ class Form:
                 if p.name == "generate_audio":
                     widget.value = bool(self._user.get(p.name, o.audio_default)) and takes
                 elif isinstance(widget, w.Dropdown) and p.kind != "bool":
-                    allowed = list(p.choices(o) or ())
-                    options: list[Any] = list(allowed)
-                    if p.optional_param or not allowed:  # (label, value) pairs only where needed
-                        options = [("provider default", None), *((str(v), v) for v in allowed)]
-                        allowed.insert(0, None)
                     chosen = self._user.get(p.name, PREFERRED.get(p.name))
-                    widget.options = options
-                    widget.value = chosen if chosen in allowed else (
-                        PREFERRED.get(p.name) if PREFERRED.get(p.name) in allowed else allowed[0])  # fmt: skip
+                    widget.options, widget.value = dropdown_choice(p, o, chosen)
                 widget.disabled = not takes
                 widget.tooltip = (
-                    _help(p) if takes else f"{o.tier} on {label} does not take {p.name}"
+                    help_of(p) if takes else f"{o.tier} on {label} does not take {p.name}"
                 )
                 if p.name in self.refs:
                     self.refs[p.name].disabled = not takes
@@ -254,7 +198,7 @@ class Form:
             uploaded = self._uploads(widget)
             return uploaded[0] if uploaded else (self.refs[p.name].value.strip() or None)
         if p.kind == "media_list":
-            return self._uploads(widget) + _split_refs(self.refs[p.name].value) or None
+            return self._uploads(widget) + split_refs(self.refs[p.name].value) or None
         if p.kind == "mapping":
             return dict(parse_option(part) for part in shlex.split(widget.value or "")) or None
         if p.name == "generate_audio":
@@ -283,7 +227,7 @@ class Form:
 
     def _counts(self) -> dict[str, int]:
         def count(name: str) -> int:
-            return len(self.widgets[name].value or ()) + len(_split_refs(self.refs[name].value))
+            return len(self.widgets[name].value or ()) + len(split_refs(self.refs[name].value))
 
         return {"image": count("images"), "video": count("videos"), "audio": count("audios")}
 
@@ -357,7 +301,12 @@ class Form:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def form(provider: str | None = None, workdir: str | None = None, *, display: str = "relative",
-         model: str = catalog.DEFAULT_TIER) -> Form:  # fmt: skip
+def form(
+    provider: str | None = None,
+    workdir: str | None = None,
+    *,
+    display: str = "relative",
+    model: str = catalog.DEFAULT_TIER,
+) -> Form:
     """An interactive form for one Seedance request; display it (it is the cell's value)."""
     return Form(provider, workdir, display=display, model=model)

@@ -138,10 +138,12 @@ class TaskView:
         import ipywidgets as w
 
         self._button = w.Button(
-            description="Cancel", icon="stop", button_style="warning",
+            description="Cancel",
+            icon="stop",
+            button_style="warning",
             layout=w.Layout(width="auto", align_self="flex-start"),
             tooltip="Ask the provider to cancel this job",
-        )  # fmt: skip
+        )
         self._button.on_click(lambda _b: self._clicked())
         return self._button
 
