@@ -261,8 +261,8 @@ def ensure_running(state_dir: str | Path) -> str:
         return _singleton.base_url
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m seedance_nb.emulator``: serve until Ctrl-C."""
+def _parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m seedance_nb.emulator``."""
     ap = argparse.ArgumentParser(
         prog="python -m seedance_nb.emulator", description="Offline Seedance (ModelArk) emulator."
     )
@@ -295,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SPEC",
         help=f"fault plan, e.g. 'create-drop@0.5,status-429;seed=7' (default: ${FAULTS_ENV})",
     )
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m seedance_nb.emulator``: serve until Ctrl-C."""
+    ap = _parser()
     args = ap.parse_args(argv)
     try:
         emu = Emulator(
@@ -320,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"state: {emu.state_dir}   Ctrl-C to stop", flush=True)
     if emu.faults is not None:
         print(f"faults: {emu.faults}", flush=True)
+    _serve_until_stopped(emu)
+    return 0
+
+
+def _serve_until_stopped(emu: Emulator) -> None:
+    """Block until Ctrl-C or SIGTERM, then stop the emulator."""
     done = threading.Event()
     try:
         signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -332,4 +344,3 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         emu.stop()
-    return 0

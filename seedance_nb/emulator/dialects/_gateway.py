@@ -154,6 +154,40 @@ class GatewayRoutes(DialectRoutes):
         default_audio: bool = False,
     ) -> Outputs:
         """The offer's matrix: mode, reference kinds and counts, then the output values."""
+        self._check_prompt(prompt)
+        self._check_media(offer, media)
+        if ratio is None:
+            ratio = default_ratio
+        if ratio not in offer.ratios:
+            raise self.bad("ratio", f"{ratio!r} is not supported; use {', '.join(offer.ratios)}.")
+        if resolution is None:
+            resolution = "720p" if "720p" in offer.resolutions else offer.resolutions[0]
+        if resolution not in offer.resolutions:
+            raise self.bad(
+                "resolution",
+                f"{resolution!r} is not supported by {offer.model_id}; "
+                f"use {', '.join(offer.resolutions)}.",
+            )
+        if duration is None:
+            duration = 5 if 5 in offer.durations else offer.durations[0]
+        if isinstance(duration, str) and re.fullmatch(r"[0-9]+", duration.strip()):
+            duration = int(duration.strip())  # not str.isdigit: "²" is a digit int() refuses
+        if not is_int(duration) or int(duration) not in offer.durations:
+            raise self.bad(
+                "duration",
+                f"duration {duration!r} is not supported by "
+                f"{offer.model_id}; use {offer.duration_text}.",
+            )
+        if audio is None:
+            audio = default_audio and offer.audio
+        if not isinstance(audio, bool):
+            raise self.bad("generate_audio", "generate_audio must be true or false.")
+        if audio and not offer.audio:
+            raise self.bad("generate_audio", f"{offer.model_id} cannot generate audio.")
+        return Outputs(ratio=ratio, resolution=resolution, duration=int(duration), audio=audio)
+
+    def _check_prompt(self, prompt: Any) -> None:
+        """A non-empty prompt; its ``[[input-moderation]]``/``[[quota]]`` triggers refuse."""
         if not isinstance(prompt, str) or not prompt.strip():
             raise self.bad("prompt", "prompt is required.")
         if "input-moderation" in triggers(prompt):
@@ -164,6 +198,9 @@ class GatewayRoutes(DialectRoutes):
                 self.quota_code,
                 "Insufficient credits for this request; top up and retry.",
             )
+
+    def _check_media(self, offer: catalog.Offer, media: list[MediaItem]) -> None:
+        """Mode, reference kinds and counts against the offer; URL schemes against the gateway."""
         where = f"model {offer.model_id}"
         mode = mode_of(media)
         if mode not in offer.modes:
@@ -195,36 +232,6 @@ class GatewayRoutes(DialectRoutes):
                     f"{m.url[:40]!r}: this gateway takes "
                     f"{' or '.join(s.rstrip(':/') for s in self.schemes)} URLs.",
                 )
-
-        if ratio is None:
-            ratio = default_ratio
-        if ratio not in offer.ratios:
-            raise self.bad("ratio", f"{ratio!r} is not supported; use {', '.join(offer.ratios)}.")
-        if resolution is None:
-            resolution = "720p" if "720p" in offer.resolutions else offer.resolutions[0]
-        if resolution not in offer.resolutions:
-            raise self.bad(
-                "resolution",
-                f"{resolution!r} is not supported by {offer.model_id}; "
-                f"use {', '.join(offer.resolutions)}.",
-            )
-        if duration is None:
-            duration = 5 if 5 in offer.durations else offer.durations[0]
-        if isinstance(duration, str) and re.fullmatch(r"[0-9]+", duration.strip()):
-            duration = int(duration.strip())  # not str.isdigit: "²" is a digit int() refuses
-        if not is_int(duration) or int(duration) not in offer.durations:
-            raise self.bad(
-                "duration",
-                f"duration {duration!r} is not supported by "
-                f"{offer.model_id}; use {offer.duration_text}.",
-            )
-        if audio is None:
-            audio = default_audio and offer.audio
-        if not isinstance(audio, bool):
-            raise self.bad("generate_audio", "generate_audio must be true or false.")
-        if audio and not offer.audio:
-            raise self.bad("generate_audio", f"{offer.model_id} cannot generate audio.")
-        return Outputs(ratio=ratio, resolution=resolution, duration=int(duration), audio=audio)
 
     def resolve(self, media: list[MediaItem]) -> list[MediaInput]:
         """Fetch or decode every medium (service helper) and apply the image limits."""

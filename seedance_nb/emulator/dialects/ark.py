@@ -1,9 +1,9 @@
 """BytePlus ModelArk / Volcengine Ark: ``/contents/generations/tasks``.
 
 Contract: https://ark.ap-southeast.bytepluses.com/api/v3 (BytePlus) and
-https://ark.cn-beijing.volces.com/api/v3 (Volcengine), as written up in ``shared/API-NOTES.md``.
-
-Server side of the contract in ``API-NOTES.md``: create, get, list (``filter.*``), delete.
+https://ark.cn-beijing.volces.com/api/v3 (Volcengine); this is the server side of it as
+written up in ``shared/API-NOTES.md``: create, get, list (``filter.*``), delete.
+The request checks live in ``ark_checks``.
 Validation follows the catalog offer of the model id; error bodies are Ark's
 ``{"error": {"code", "message", "param", "type"}}``. Unset fields may arrive as JSON ``null``
 (the official SDKs send every keyword) and unknown newer fields are accepted and ignored.
@@ -52,6 +52,8 @@ LIST_WINDOW_S = 7 * 86400
 
 
 class ArkRoutes(DialectRoutes):
+    """Ark's task routes under one provider's mount (BytePlus, Volcengine or the emulator)."""
+
     name = "ark"
 
     def __init__(self, service: Any, provider: catalog.Provider) -> None:

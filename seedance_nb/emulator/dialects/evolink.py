@@ -122,6 +122,26 @@ class EvoLinkRoutes(GatewayRoutes):
             audio=body.get("generate_audio"),
             default_audio=True,
         )
+        self._check_extras(body, tier, word)
+        resolved = self.resolve(media)
+        credits = round(
+            _CREDITS_PER_S[out.resolution]
+            * out.duration
+            * (0.6 if tier != "seedance-2.0" else 1.0),
+            2,
+        )
+        task = self.start(
+            model=str(model),
+            prompt=body["prompt"],
+            mode=mode_of(media),
+            media=resolved,
+            out=out,
+            fields={"credits": credits},
+        )
+        return json_response(self.task_json(task, req))
+
+    def _check_extras(self, body: dict[str, Any], tier: str, word: str) -> None:
+        """EvoLink's own fields: ``content_filter``, ``model_params.web_search``, the callback."""
         for name in ("content_filter",):
             if body.get(name) is not None and not isinstance(body.get(name), bool):
                 raise self.bad(name, f"{name} must be true or false.")
@@ -149,22 +169,6 @@ class EvoLinkRoutes(GatewayRoutes):
         problem = url_problem(callback) if isinstance(callback, str) else None
         if problem is not None:
             raise self.bad("callback_url", f"callback_url is not a valid URL: {problem}.")
-        resolved = self.resolve(media)
-        credits = round(
-            _CREDITS_PER_S[out.resolution]
-            * out.duration
-            * (0.6 if tier != "seedance-2.0" else 1.0),
-            2,
-        )
-        task = self.start(
-            model=str(model),
-            prompt=body["prompt"],
-            mode=mode_of(media),
-            media=resolved,
-            out=out,
-            fields={"credits": credits},
-        )
-        return json_response(self.task_json(task, req))
 
     def _media(self, body: dict[str, Any], word: str) -> list[MediaItem]:
         lists: dict[str, list[str]] = {}

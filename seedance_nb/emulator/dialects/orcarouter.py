@@ -25,7 +25,7 @@ from ... import catalog
 from ..http_types import Request, Response, json_response
 from ..media import url_problem
 from ..store import TaskRecord
-from ._gateway import GatewayRoutes, MediaItem, Refusal, is_int, mode_of, path_id
+from ._gateway import GatewayRoutes, MediaItem, Outputs, Refusal, is_int, mode_of, path_id
 
 GENERATIONS = "/v1/video/generations"
 _KINDS = {"image_url": "image", "video_url": "video", "audio_url": "audio"}
@@ -98,16 +98,7 @@ class OrcaRouterRoutes(GatewayRoutes):
             raise self.bad("body", "the request body must be a JSON object")
         self.throttle()
         model = body.get("model")
-        offer = self.offer_for(model)
-        if offer is None:
-            raise Refusal(
-                400,
-                "model_not_found",
-                f"model {model!r} is not served by OrcaRouter; "
-                f"use {self.provider.offers[catalog.DEFAULT_TIER].model_id}.",
-            )
-        if not offer.available:
-            raise Refusal(400, "model_not_available", f"{offer.model_id} is {offer.note}.")
+        offer = self._served_offer(model)
         meta = body.get("metadata")
         if meta is None:
             meta = {}
@@ -130,22 +121,7 @@ class OrcaRouterRoutes(GatewayRoutes):
             audio=meta.get("generate_audio"),
             default_ratio=catalog.ADAPTIVE if has_media else "16:9",
         )
-        for name in ("watermark", "return_last_frame"):
-            if meta.get(name) is not None and not isinstance(meta.get(name), bool):
-                raise self.bad(f"metadata.{name}", f"{name} must be true or false")
-        seed = meta.get("seed")
-        if seed is not None and (not is_int(seed) or not -1 <= int(seed) <= 2**32 - 1):
-            raise self.bad("metadata.seed", "seed must be an integer in -1..4294967295")
-        out.seed = int(seed) if seed is not None and int(seed) != -1 else None
-        callback = meta.get("callback_url")
-        if callback is not None and (not isinstance(callback, str) or url_problem(callback)):
-            raise self.bad("metadata.callback_url", "callback_url must be an http(s) URL")
-        tier = meta.get("service_tier", "default")
-        if tier not in offer.service_tiers:
-            raise self.bad(
-                "metadata.service_tier",
-                f"service_tier must be one of {', '.join(offer.service_tiers)}",
-            )
+        tier = self._check_metadata(meta, offer, out)
         resolved = self.resolve(mode_media)
         task = self.start(
             model=offer.model_id,
@@ -167,6 +143,40 @@ class OrcaRouterRoutes(GatewayRoutes):
                 "created_at": int(task.created_at),
             }
         )
+
+    def _served_offer(self, model: Any) -> catalog.Offer:
+        """The offer a model id names, refused unless OrcaRouter serves it and it is live."""
+        offer = self.offer_for(model)
+        if offer is None:
+            raise Refusal(
+                400,
+                "model_not_found",
+                f"model {model!r} is not served by OrcaRouter; "
+                f"use {self.provider.offers[catalog.DEFAULT_TIER].model_id}.",
+            )
+        if not offer.available:
+            raise Refusal(400, "model_not_available", f"{offer.model_id} is {offer.note}.")
+        return offer
+
+    def _check_metadata(self, meta: dict[str, Any], offer: catalog.Offer, out: Outputs) -> str:
+        """The flags, seed (set on ``out``), callback and service tier; returns the tier."""
+        for name in ("watermark", "return_last_frame"):
+            if meta.get(name) is not None and not isinstance(meta.get(name), bool):
+                raise self.bad(f"metadata.{name}", f"{name} must be true or false")
+        seed = meta.get("seed")
+        if seed is not None and (not is_int(seed) or not -1 <= int(seed) <= 2**32 - 1):
+            raise self.bad("metadata.seed", "seed must be an integer in -1..4294967295")
+        out.seed = int(seed) if seed is not None and int(seed) != -1 else None
+        callback = meta.get("callback_url")
+        if callback is not None and (not isinstance(callback, str) or url_problem(callback)):
+            raise self.bad("metadata.callback_url", "callback_url must be an http(s) URL")
+        tier = meta.get("service_tier", "default")
+        if tier not in offer.service_tiers:
+            raise self.bad(
+                "metadata.service_tier",
+                f"service_tier must be one of {', '.join(offer.service_tiers)}",
+            )
+        return tier
 
     def _content(self, content: Any) -> list[MediaItem]:
         if content is None:
