@@ -34,23 +34,38 @@ def _create_body(**params: object) -> dict:
 def test_seed_002_text_to_video_body() -> None:
     body = _create_body(
         prompt="A quiet product demo shot, slow camera move, clean studio light",
-        ratio="16:9", resolution="720p", duration=5, generate_audio=False,
-        return_last_frame=True, callback_url="https://example.com/webhooks/seedance",
-    )  # fmt: skip
+        ratio="16:9",
+        resolution="720p",
+        duration=5,
+        generate_audio=False,
+        return_last_frame=True,
+        callback_url="https://example.com/webhooks/seedance",
+    )
     assert body == {
         "model": "dreamina-seedance-2-0-260128",
-        "content": [{"type": "text", "text": "A quiet product demo shot, slow camera move, clean studio light"}],
-        "ratio": "16:9", "resolution": "720p", "duration": 5, "generate_audio": False,
-        "return_last_frame": True, "callback_url": "https://example.com/webhooks/seedance",
-    }  # fmt: skip
+        "content": [
+            {
+                "type": "text",
+                "text": "A quiet product demo shot, slow camera move, clean studio light",
+            }
+        ],
+        "ratio": "16:9",
+        "resolution": "720p",
+        "duration": 5,
+        "generate_audio": False,
+        "return_last_frame": True,
+        "callback_url": "https://example.com/webhooks/seedance",
+    }
 
 
 def test_seed_002_reference_image_body() -> None:
     body = _create_body(
         prompt="Use [Image 1] as the product reference and keep the motion minimal.",
-        images=["https://cdn.example.com/reference-product.webp"], ratio="16:9", duration=5,
+        images=["https://cdn.example.com/reference-product.webp"],
+        ratio="16:9",
+        duration=5,
         generate_audio=False,
-    )  # fmt: skip
+    )
     assert body["content"][1] == {
         "type": "image_url",
         "image_url": {"url": "https://cdn.example.com/reference-product.webp"},
@@ -76,14 +91,27 @@ def test_volcengine_sends_doubao_ids_and_refuses_byteplus_ids() -> None:
 
 
 DOC_TASK = {
-    "id": "cgt-20250331175019-68d9t", "model": "dreamina-seedance-2-0-260128", "status": "succeeded",
-    "error": None, "content": {"video_url": "https://ark-content.example/video.mp4?sig=1",
-                               "last_frame_url": "https://ark-content.example/last.png?sig=1"},
-    "usage": {"completion_tokens": 108900, "total_tokens": 108900}, "seed": 10,
-    "resolution": "720p", "ratio": "16:9", "duration": 5, "framespersecond": 24,
-    "generate_audio": True, "service_tier": "default", "execution_expires_after": 172800,
-    "created_at": 1743414619, "updated_at": 1743414673, "some_new_field": {"kept": True},
-}  # fmt: skip
+    "id": "cgt-20250331175019-68d9t",
+    "model": "dreamina-seedance-2-0-260128",
+    "status": "succeeded",
+    "error": None,
+    "content": {
+        "video_url": "https://ark-content.example/video.mp4?sig=1",
+        "last_frame_url": "https://ark-content.example/last.png?sig=1",
+    },
+    "usage": {"completion_tokens": 108900, "total_tokens": 108900},
+    "seed": 10,
+    "resolution": "720p",
+    "ratio": "16:9",
+    "duration": 5,
+    "framespersecond": 24,
+    "generate_audio": True,
+    "service_tier": "default",
+    "execution_expires_after": 172800,
+    "created_at": 1743414619,
+    "updated_at": 1743414673,
+    "some_new_field": {"kept": True},
+}
 
 
 def test_parse_documented_task() -> None:
@@ -98,17 +126,27 @@ def test_parse_documented_task() -> None:
 
 def test_parse_failed_task_and_processing_alias() -> None:
     d = dialect_for(ARK)
-    failed = d.parse_task({**DOC_TASK, "status": "failed", "content": None,
-                           "error": {"code": "OutputVideoSensitiveContentDetected", "message": "no"}})  # fmt: skip
+    failed = d.parse_task(
+        {
+            **DOC_TASK,
+            "status": "failed",
+            "content": None,
+            "error": {"code": "OutputVideoSensitiveContentDetected", "message": "no"},
+        }
+    )
     assert failed.error.code == "OutputVideoSensitiveContentDetected" and failed.video_url is None
     assert d.parse_task({**DOC_TASK, "status": "processing"}).status == "running"
 
 
 @pytest.mark.parametrize(
     "patch",
-    [{"id": "../../etc/passwd"}, {"status": "exploded"}, {"content": {"video_url": "file:///etc/passwd"}},
-     {"id": None}],
-)  # fmt: skip
+    [
+        {"id": "../../etc/passwd"},
+        {"status": "exploded"},
+        {"content": {"video_url": "file:///etc/passwd"}},
+        {"id": None},
+    ],
+)
 def test_hostile_payloads_become_typed_errors(patch: dict) -> None:
     with pytest.raises(errors.BadResponseError):
         dialect_for(ARK).parse_task({**DOC_TASK, **patch})
@@ -140,15 +178,24 @@ def test_reconcile_matching_uses_output_parameters() -> None:
 
 @pytest.mark.parametrize(
     ("status", "code", "cls"),
-    [(400, "InvalidParameter", errors.APIError), (401, "AuthenticationError", errors.AuthenticationError),
-     (403, "AccountOverdueError", errors.PermissionDeniedError),
-     (404, "InvalidEndpointOrModel.NotFound", errors.NotFoundError),
-     (429, "RateLimitExceeded.EndpointRPMExceeded", errors.RateLimitError),
-     (500, "InternalServiceError", errors.ServerError)],
-)  # fmt: skip
+    [
+        (400, "InvalidParameter", errors.APIError),
+        (401, "AuthenticationError", errors.AuthenticationError),
+        (403, "AccountOverdueError", errors.PermissionDeniedError),
+        (404, "InvalidEndpointOrModel.NotFound", errors.NotFoundError),
+        (429, "RateLimitExceeded.EndpointRPMExceeded", errors.RateLimitError),
+        (500, "InternalServiceError", errors.ServerError),
+    ],
+)
 def test_error_envelope_mapping(status: int, code: str, cls: type) -> None:
-    body = {"error": {"code": code, "message": "the parameter `duration` is invalid", "param": "duration",
-                      "type": "BadRequest"}}  # fmt: skip
+    body = {
+        "error": {
+            "code": code,
+            "message": "the parameter `duration` is invalid",
+            "param": "duration",
+            "type": "BadRequest",
+        }
+    }
     err = dialect_for(ARK).parse_error(status, body, {"x-request-id": "req-42", "retry-after": "7"})
     assert type(err) is cls and err.code == code and err.status_code == status
     assert err.request_id == "req-42" and "duration" in err.message
@@ -166,8 +213,13 @@ def test_create_is_never_retried_but_reads_are() -> None:
 
     async def main() -> None:
         client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        http = ProviderHTTP(dialect_for(ARK), BASE, Secret("sk-secret"), client=client,
-                            retry=RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0))  # fmt: skip
+        http = ProviderHTTP(
+            dialect_for(ARK),
+            BASE,
+            Secret("sk-secret"),
+            client=client,
+            retry=RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0),
+        )
         request, _ = build_request(ARK, "x", warn=False)
         with pytest.raises(errors.ServerError):
             await http.call(await dialect_for(ARK).create_call(request, _no_fetch))

@@ -120,8 +120,15 @@ def build(prompt: str, **params: Any) -> VideoRequest:
 
 # --- create -------------------------------------------------------------------------------
 def test_text_to_video_form_is_the_seed_example() -> None:
-    request = wire(build(SEED_TEXT_FORM["prompt"], model="doubao-seedance-2-0-fast",
-                         duration=5, ratio="16:9", resolution="720p"))  # fmt: skip
+    request = wire(
+        build(
+            SEED_TEXT_FORM["prompt"],
+            model="doubao-seedance-2-0-fast",
+            duration=5,
+            ratio="16:9",
+            resolution="720p",
+        )
+    )
     assert request.method == "POST"
     assert str(request.url) == "https://api.cometapi.com/v1/videos"
     parts = multipart(request)
@@ -133,15 +140,28 @@ def test_text_to_video_form_is_the_seed_example() -> None:
 
 def test_defaults_match_the_documented_defaults() -> None:
     parts = multipart(wire(build("파도가 친다", model="seedance-2.0")))
-    assert text_fields(parts) == {"prompt": "파도가 친다", "model": "doubao-seedance-2-0",
-                                  "seconds": "5", "size": "16:9", "resolution": "720p"}  # fmt: skip
+    assert text_fields(parts) == {
+        "prompt": "파도가 친다",
+        "model": "doubao-seedance-2-0",
+        "seconds": "5",
+        "size": "16:9",
+        "resolution": "720p",
+    }
 
 
 def test_local_first_frame_is_the_input_reference_file(tmp_path: Path) -> None:
     path = tmp_path / "reference.jpg"
     path.write_bytes(jpeg_bytes())
-    request = wire(build(SEED_IMAGE_FORM["prompt"], model="doubao-seedance-2-0",
-                         first_frame=path, duration=5, ratio="16:9", resolution="720p"))  # fmt: skip
+    request = wire(
+        build(
+            SEED_IMAGE_FORM["prompt"],
+            model="doubao-seedance-2-0",
+            first_frame=path,
+            duration=5,
+            ratio="16:9",
+            resolution="720p",
+        )
+    )
     parts = multipart(request)
     assert text_fields(parts) == SEED_IMAGE_FORM
     upload = parts["input_reference"]
@@ -212,8 +232,10 @@ def test_local_bmp_is_refused_before_upload(tmp_path: Path) -> None:
     ("params", "field"),
     [
         ({"images": ["https://example.com/a.jpg"]}, "mode"),  # no reference mode at all
-        ({"first_frame": "https://example.com/a.jpg",
-          "last_frame": "https://example.com/b.jpg"}, "mode"),
+        (
+            {"first_frame": "https://example.com/a.jpg", "last_frame": "https://example.com/b.jpg"},
+            "mode",
+        ),
         ({"model": "seedance-1.5-pro", "first_frame": "https://example.com/a.jpg"}, "mode"),
         ({"resolution": "1080p"}, "resolution"),  # 2.0 models: 480p/720p only
         ({"model": "seedance-2.0-fast", "resolution": "1080p"}, "resolution"),
@@ -227,7 +249,7 @@ def test_local_bmp_is_refused_before_upload(tmp_path: Path) -> None:
         ({"callback_url": "https://example.com/hook"}, "callback_url"),
         ({"model": "seedance-2.0-mini"}, "model"),
     ],
-)  # fmt: skip
+)
 def test_refused_before_any_call(params: dict[str, Any], field: str) -> None:
     with pytest.raises(errors.InvalidRequest) as info:
         build("a harbour at night", **params)
@@ -235,8 +257,7 @@ def test_refused_before_any_call(params: dict[str, Any], field: str) -> None:
 
 
 def test_1080p_is_fine_on_the_1x_models() -> None:
-    parts = multipart(wire(build("rain", model="seedance-1.0-pro", resolution="1080p",
-                                 duration=2)))  # fmt: skip
+    parts = multipart(wire(build("rain", model="seedance-1.0-pro", resolution="1080p", duration=2)))
     assert text_fields(parts)["resolution"] == "1080p"
     assert text_fields(parts)["model"] == "doubao-seedance-1-0-pro"
     assert text_fields(parts)["seconds"] == "2"
@@ -285,8 +306,12 @@ def test_status_table(wire_status: str, progress: int, status: str, fraction: fl
 
 
 def test_failure_detail_is_kept_when_present() -> None:
-    body = {**TASK_DONE, "status": "FAILED", "video_url": None,
-            "error": {"code": "InputImageSensitiveContentDetected", "message": "blocked"}}  # fmt: skip
+    body = {
+        **TASK_DONE,
+        "status": "FAILED",
+        "video_url": None,
+        "error": {"code": "InputImageSensitiveContentDetected", "message": "blocked"},
+    }
     assert dialect().parse_task(body).error == TaskError(
         "InputImageSensitiveContentDetected", "blocked"
     )
@@ -332,13 +357,18 @@ def test_task_not_exist_is_not_found(body: Any) -> None:
 
 def test_invalid_parameter_and_auth_errors() -> None:
     d = dialect()
-    body = {"error": {"code": "InvalidParameter",
-                      "message": "the specified task_type r2v does not support model seedance-1-5-pro"}}  # fmt: skip
+    body = {
+        "error": {
+            "code": "InvalidParameter",
+            "message": "the specified task_type r2v does not support model seedance-1-5-pro",
+        }
+    }
     err = d.parse_error(400, body, {})
     assert type(err) is errors.APIError and err.code == "InvalidParameter"
     assert not err.retryable
-    assert isinstance(d.parse_error(401, {"message": "invalid token"}, {}),
-                      errors.AuthenticationError)  # fmt: skip
+    assert isinstance(
+        d.parse_error(401, {"message": "invalid token"}, {}), errors.AuthenticationError
+    )
 
 
 # --- round trip through the real transport ------------------------------------------------
@@ -359,8 +389,9 @@ def test_round_trip_through_provider_http(tmp_path: Path) -> None:
     async def scenario() -> None:
         d = dialect()
         client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        http = ProviderHTTP(d, BASE, Secret("k"), client=client,
-                            retry=RetryPolicy(attempts=2, base_delay=0.001))  # fmt: skip
+        http = ProviderHTTP(
+            d, BASE, Secret("k"), client=client, retry=RetryPolicy(attempts=2, base_delay=0.001)
+        )
         request = build("the coast at sunrise", first_frame=path)
         created = d.parse_created(await http.call(await d.create_call(request, no_fetch)))
         assert created.status == "queued"

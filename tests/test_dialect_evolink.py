@@ -87,22 +87,67 @@ TASK_DONE = {
 }
 # The documented error examples: status → (body, expected class).
 SEED_ERRORS: dict[int, tuple[dict[str, Any], type[errors.APIError]]] = {
-    400: ({"error": {"code": "invalid_request", "message": "Invalid request parameters",
-                     "type": "invalid_request_error"}}, errors.APIError),
-    401: ({"error": {"code": "unauthorized", "message": "Invalid or expired token",
-                     "type": "authentication_error"}}, errors.AuthenticationError),
-    402: ({"error": {"code": "insufficient_quota",
-                     "message": "Insufficient quota. Please top up your account.",
-                     "type": "insufficient_quota"}}, errors.InsufficientQuotaError),
-    403: ({"error": {"code": "model_access_denied",
-                     "message": "Token does not have access to the specified model",
-                     "type": "invalid_request_error"}}, errors.PermissionDeniedError),
-    429: ({"error": {"code": "rate_limit_exceeded",
-                     "message": "Too many requests, please try again later",
-                     "type": "rate_limit_error"}}, errors.RateLimitError),
-    500: ({"error": {"code": "internal_error", "message": "Internal server error",
-                     "type": "api_error"}}, errors.ServerError),
-}  # fmt: skip
+    400: (
+        {
+            "error": {
+                "code": "invalid_request",
+                "message": "Invalid request parameters",
+                "type": "invalid_request_error",
+            }
+        },
+        errors.APIError,
+    ),
+    401: (
+        {
+            "error": {
+                "code": "unauthorized",
+                "message": "Invalid or expired token",
+                "type": "authentication_error",
+            }
+        },
+        errors.AuthenticationError,
+    ),
+    402: (
+        {
+            "error": {
+                "code": "insufficient_quota",
+                "message": "Insufficient quota. Please top up your account.",
+                "type": "insufficient_quota",
+            }
+        },
+        errors.InsufficientQuotaError,
+    ),
+    403: (
+        {
+            "error": {
+                "code": "model_access_denied",
+                "message": "Token does not have access to the specified model",
+                "type": "invalid_request_error",
+            }
+        },
+        errors.PermissionDeniedError,
+    ),
+    429: (
+        {
+            "error": {
+                "code": "rate_limit_exceeded",
+                "message": "Too many requests, please try again later",
+                "type": "rate_limit_error",
+            }
+        },
+        errors.RateLimitError,
+    ),
+    500: (
+        {
+            "error": {
+                "code": "internal_error",
+                "message": "Internal server error",
+                "type": "api_error",
+            }
+        },
+        errors.ServerError,
+    ),
+}
 
 
 async def no_fetch(url: str) -> bytes:
@@ -134,21 +179,52 @@ def build(prompt: str, **params: Any) -> VideoRequest:
 @pytest.mark.parametrize(
     ("seed", "params"),
     [
-        (SEED_TEXT, {"duration": 8, "resolution": "720p", "ratio": "16:9",
-                     "generate_audio": True, "options": {"content_filter": True}}),
-        (SEED_IMAGE, {"first_frame": "https://example.com/flower.jpg", "duration": 5,
-                      "ratio": "adaptive", "generate_audio": True,
-                      "options": {"content_filter": True}}),
-        (SEED_REFERENCE, {"images": ["https://example.com/ref1.jpg", "https://example.com/ref2.jpg"],
-                          "videos": ["https://example.com/reference.mp4"],
-                          "audios": ["https://example.com/bgm.mp3"], "duration": 10,
-                          "resolution": "720p", "ratio": "16:9", "generate_audio": True,
-                          "options": {"content_filter": True}}),
-        (SEED_FAST_TEXT, {"model": "seedance-2.0-fast", "duration": 5, "ratio": "21:9",
-                          "generate_audio": True, "options": {"content_filter": True}}),
+        (
+            SEED_TEXT,
+            {
+                "duration": 8,
+                "resolution": "720p",
+                "ratio": "16:9",
+                "generate_audio": True,
+                "options": {"content_filter": True},
+            },
+        ),
+        (
+            SEED_IMAGE,
+            {
+                "first_frame": "https://example.com/flower.jpg",
+                "duration": 5,
+                "ratio": "adaptive",
+                "generate_audio": True,
+                "options": {"content_filter": True},
+            },
+        ),
+        (
+            SEED_REFERENCE,
+            {
+                "images": ["https://example.com/ref1.jpg", "https://example.com/ref2.jpg"],
+                "videos": ["https://example.com/reference.mp4"],
+                "audios": ["https://example.com/bgm.mp3"],
+                "duration": 10,
+                "resolution": "720p",
+                "ratio": "16:9",
+                "generate_audio": True,
+                "options": {"content_filter": True},
+            },
+        ),
+        (
+            SEED_FAST_TEXT,
+            {
+                "model": "seedance-2.0-fast",
+                "duration": 5,
+                "ratio": "21:9",
+                "generate_audio": True,
+                "options": {"content_filter": True},
+            },
+        ),
     ],
     ids=["text", "image", "reference", "fast-text"],
-)  # fmt: skip
+)
 def test_create_body_is_the_seed_example(seed: dict[str, Any], params: dict[str, Any]) -> None:
     request = wire(build(seed["prompt"], **params))
     assert request.method == "POST"
@@ -164,19 +240,26 @@ def test_create_body_is_the_seed_example(seed: dict[str, Any], params: dict[str,
     [
         ({}, "text"),
         ({"first_frame": "https://example.com/a.jpg"}, "image"),
-        ({"first_frame": "https://example.com/a.jpg",
-          "last_frame": "https://example.com/b.jpg"}, "image"),
+        (
+            {"first_frame": "https://example.com/a.jpg", "last_frame": "https://example.com/b.jpg"},
+            "image",
+        ),
         ({"images": ["https://example.com/a.jpg"]}, "reference"),
         ({"videos": ["https://example.com/a.mp4"]}, "reference"),
     ],
-)  # fmt: skip
+)
 def test_wire_model_names_tier_and_mode(tier: str, media: dict[str, Any], word: str) -> None:
     assert body_of(build("a kite", model=tier, **media))["model"] == f"{tier}-{word}-to-video"
 
 
 def test_first_and_last_frame_are_image_urls_in_order() -> None:
-    body = body_of(build("day turns to night", first_frame="https://example.com/day.jpg",
-                         last_frame="https://example.com/night.jpg"))  # fmt: skip
+    body = body_of(
+        build(
+            "day turns to night",
+            first_frame="https://example.com/day.jpg",
+            last_frame="https://example.com/night.jpg",
+        )
+    )
     assert body["image_urls"] == ["https://example.com/day.jpg", "https://example.com/night.jpg"]
     assert "video_urls" not in body and "audio_urls" not in body
 
@@ -188,8 +271,13 @@ def test_generate_audio_is_always_sent() -> None:
 
 
 def test_callback_and_web_search() -> None:
-    body = body_of(build("today's weather in Seoul", callback_url="https://hooks.example.com/v",
-                         options={"web_search": True}))  # fmt: skip
+    body = body_of(
+        build(
+            "today's weather in Seoul",
+            callback_url="https://hooks.example.com/v",
+            options={"web_search": True},
+        )
+    )
     assert body["callback_url"] == "https://hooks.example.com/v"
     assert body["model_params"] == {"web_search": True}
     fast = body_of(build("news", model="seedance-2.0-fast", options={"web_search": False}))
@@ -216,8 +304,9 @@ def test_web_search_and_flags_refused_where_they_do_not_apply(params: dict[str, 
 
 
 def test_web_search_false_outside_text_mode_is_simply_left_out() -> None:
-    body = body_of(build("a kite", first_frame="https://example.com/a.jpg",
-                         options={"web_search": False}))  # fmt: skip
+    body = body_of(
+        build("a kite", first_frame="https://example.com/a.jpg", options={"web_search": False})
+    )
     assert "model_params" not in body
 
 
@@ -299,8 +388,12 @@ def test_status_table(wire_status: str, progress: int, status: str, fraction: fl
 
 
 def test_failed_task_keeps_the_error() -> None:
-    body = {**TASK_DONE, "status": "failed", "results": [],
-            "error": {"code": "content_policy_violation", "message": "blocked by the filter"}}  # fmt: skip
+    body = {
+        **TASK_DONE,
+        "status": "failed",
+        "results": [],
+        "error": {"code": "content_policy_violation", "message": "blocked by the filter"},
+    }
     assert dialect().parse_task(body).error == TaskError(
         "content_policy_violation", "blocked by the filter"
     )
@@ -355,8 +448,9 @@ def test_get_call_and_no_cancel() -> None:
 # --- round trip through the real transport ------------------------------------------------
 def test_round_trip_through_provider_http() -> None:
     seen: list[httpx.Request] = []
-    answers = iter([httpx.Response(429, json=SEED_ERRORS[429][0]),
-                    httpx.Response(200, json=TASK_DONE)])  # fmt: skip
+    answers = iter(
+        [httpx.Response(429, json=SEED_ERRORS[429][0]), httpx.Response(200, json=TASK_DONE)]
+    )
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
@@ -369,8 +463,9 @@ def test_round_trip_through_provider_http() -> None:
     async def scenario() -> None:
         d = dialect()
         client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        http = ProviderHTTP(d, BASE, Secret("k"), client=client,
-                            retry=RetryPolicy(attempts=3, base_delay=0.001))  # fmt: skip
+        http = ProviderHTTP(
+            d, BASE, Secret("k"), client=client, retry=RetryPolicy(attempts=3, base_delay=0.001)
+        )
         request = build(SEED_TEXT["prompt"], duration=8, options={"content_filter": True})
         created = d.parse_created(await http.call(await d.create_call(request, no_fetch)))
         assert created.task_id == TASK and created.usage == Usage(credits=50.0)

@@ -181,20 +181,33 @@ def with_filled_defaults(seed: dict[str, Any]) -> dict[str, Any]:
         (SEED_TEXT, {"ratio": "16:9", "duration": 5, "watermark": True}),
         (
             SEED_FIRST_FRAME,
-            {"first_frame": "https://example.com/cat.png", "ratio": "adaptive",
-             "duration": 5, "generate_audio": True},
+            {
+                "first_frame": "https://example.com/cat.png",
+                "ratio": "adaptive",
+                "duration": 5,
+                "generate_audio": True,
+            },
         ),
         (
             SEED_FIRST_LAST,
-            {"first_frame": "https://example.com/start.jpg",
-             "last_frame": "https://example.com/end.jpg", "ratio": "16:9", "duration": 6},
+            {
+                "first_frame": "https://example.com/start.jpg",
+                "last_frame": "https://example.com/end.jpg",
+                "ratio": "16:9",
+                "duration": 6,
+            },
         ),
         (
             SEED_REFERENCE,
-            {"images": ["https://example.com/tea_pic1.jpg", "https://example.com/tea_pic2.jpg"],
-             "videos": ["https://example.com/tea_video1.mp4"],
-             "audios": ["https://example.com/tea_audio1.mp3"],
-             "ratio": "16:9", "duration": 11, "generate_audio": True, "watermark": False},
+            {
+                "images": ["https://example.com/tea_pic1.jpg", "https://example.com/tea_pic2.jpg"],
+                "videos": ["https://example.com/tea_video1.mp4"],
+                "audios": ["https://example.com/tea_audio1.mp3"],
+                "ratio": "16:9",
+                "duration": 11,
+                "generate_audio": True,
+                "watermark": False,
+            },
         ),
         (
             SEED_VIDEO_EDIT,
@@ -202,7 +215,7 @@ def with_filled_defaults(seed: dict[str, Any]) -> dict[str, Any]:
         ),
     ],
     ids=["text", "first_frame", "first_last", "reference", "video_edit"],
-)  # fmt: skip
+)
 def test_create_body_is_the_seed_example(seed: dict[str, Any], params: dict[str, Any]) -> None:
     request = wire(build(seed["prompt"], **params))
     assert request.method == "POST"
@@ -348,14 +361,18 @@ def test_task_not_exist_code_is_not_found() -> None:
         {"code": "success", "message": "", "data": None},
         {"code": "success", "data": {"task_id": TASK, "status": "DANCING"}},
         {"code": "success", "data": {"task_id": "../../etc/passwd", "status": "SUCCESS"}},
-        {"code": "success", "data": {"task_id": TASK, "status": "SUCCESS",
-                                     "result_url": "file:///etc/passwd"}},
-        {"code": "success", "data": {"task_id": TASK, "status": "SUCCESS",
-                                     "result_url": "javascript:alert(1)"}},
+        {
+            "code": "success",
+            "data": {"task_id": TASK, "status": "SUCCESS", "result_url": "file:///etc/passwd"},
+        },
+        {
+            "code": "success",
+            "data": {"task_id": TASK, "status": "SUCCESS", "result_url": "javascript:alert(1)"},
+        },
         ["not", "an", "object"],
         "success",
     ],
-)  # fmt: skip
+)
 def test_undocumented_shapes_are_bad_responses(body: Any) -> None:
     with pytest.raises(errors.BadResponseError):
         dialect().parse_task(body)
@@ -379,8 +396,9 @@ def test_http_error_bodies_map_to_typed_errors() -> None:
     assert isinstance(not_found, errors.NotFoundError)
     auth = d.parse_error(401, {"error": {"message": "bad key", "type": "auth"}}, {})
     assert isinstance(auth, errors.AuthenticationError)
-    limited = d.parse_error(429, {"error": {"code": "rate_limited", "message": "slow"}},
-                            {"retry-after": "3"})  # fmt: skip
+    limited = d.parse_error(
+        429, {"error": {"code": "rate_limited", "message": "slow"}}, {"retry-after": "3"}
+    )
     assert isinstance(limited, errors.RateLimitError) and limited.retry_after == 3.0
 
 
@@ -399,10 +417,16 @@ def test_round_trip_through_provider_http() -> None:
     async def scenario() -> None:
         d = dialect()
         client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        http = ProviderHTTP(d, BASE, Secret("k"), client=client,
-                            retry=RetryPolicy(attempts=2, base_delay=0.001))  # fmt: skip
-        request = build(SEED_FIRST_FRAME["prompt"], first_frame="https://example.com/cat.png",
-                        ratio="adaptive", duration=5, generate_audio=True)  # fmt: skip
+        http = ProviderHTTP(
+            d, BASE, Secret("k"), client=client, retry=RetryPolicy(attempts=2, base_delay=0.001)
+        )
+        request = build(
+            SEED_FIRST_FRAME["prompt"],
+            first_frame="https://example.com/cat.png",
+            ratio="adaptive",
+            duration=5,
+            generate_audio=True,
+        )
         created = d.parse_created(await http.call(await d.create_call(request, no_fetch)))
         assert created.task_id == TASK and created.status == "queued"
         done = d.parse_task(await http.call(d.get_call(created.task_id)))

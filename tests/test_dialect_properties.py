@@ -40,8 +40,19 @@ JSON = st.recursive(
     max_leaves=12,
 )
 IDS = st.sampled_from(["t1", "task_abc123", "req_1", "../x", "a/b", "", "x" * 300, "a b"]) | LEAVES
-URLS = st.sampled_from(["https://cdn.example.com/v.mp4", "http://h/v.mp4", "file:///etc/passwd",
-                        "javascript:alert(1)", "", "ftp://h/v"]) | LEAVES  # fmt: skip
+URLS = (
+    st.sampled_from(
+        [
+            "https://cdn.example.com/v.mp4",
+            "http://h/v.mp4",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "",
+            "ftp://h/v",
+        ]
+    )
+    | LEAVES
+)
 PROGRESS = st.sampled_from(["50%", "100%", "abc%", "%", "1e999%", "nan"]) | LEAVES
 NUMBERS = EDGE_NUMBERS | LEAVES
 
@@ -55,53 +66,96 @@ def shaped(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[
     return st.fixed_dictionaries({}, optional={k: v | JSON for k, v in fields.items()})
 
 
-ERROR_OBJ = shaped({"code": st.text(max_size=20), "message": st.text(max_size=20),
-                    "type": st.text(max_size=10)})  # fmt: skip
+ERROR_OBJ = shaped(
+    {"code": st.text(max_size=20), "message": st.text(max_size=20), "type": st.text(max_size=10)}
+)
 
-ARK_TASK = shaped({
-    "id": IDS, "model": LEAVES, "status": statuses("queued", "running", "succeeded", "failed",
-    "cancelled", "expired"), "content": shaped({"video_url": URLS, "last_frame_url": URLS}),
-    "usage": shaped({"completion_tokens": NUMBERS, "total_tokens": NUMBERS}),
-    "created_at": NUMBERS, "updated_at": NUMBERS, "seed": NUMBERS, "resolution": LEAVES,
-    "ratio": LEAVES, "duration": NUMBERS, "error": ERROR_OBJ | LEAVES,
-})  # fmt: skip
+ARK_TASK = shaped(
+    {
+        "id": IDS,
+        "model": LEAVES,
+        "status": statuses("queued", "running", "succeeded", "failed", "cancelled", "expired"),
+        "content": shaped({"video_url": URLS, "last_frame_url": URLS}),
+        "usage": shaped({"completion_tokens": NUMBERS, "total_tokens": NUMBERS}),
+        "created_at": NUMBERS,
+        "updated_at": NUMBERS,
+        "seed": NUMBERS,
+        "resolution": LEAVES,
+        "ratio": LEAVES,
+        "duration": NUMBERS,
+        "error": ERROR_OBJ | LEAVES,
+    }
+)
 ARK = ARK_TASK | shaped({"items": st.lists(ARK_TASK | JSON, max_size=4), "total": NUMBERS})
 
 SHAPES: dict[str, st.SearchStrategy[Any]] = {
     "ark": ARK,
     "volcengine": ARK,
-    "orcarouter": shaped({
-        "code": st.sampled_from(["success", "task_not_exist", "error"]),
-        "message": st.text(max_size=10),
-        "data": shaped({"task_id": IDS, "status": statuses("NOT_START", "SUBMITTED",
-                        "IN_PROGRESS", "FAILURE"), "progress": PROGRESS, "result_url": URLS,
-                        "submit_time": NUMBERS, "start_time": NUMBERS, "finish_time": NUMBERS,
-                        "fail_reason": LEAVES, "last_frame_url": URLS,
-                        "usage": shaped({"completion_tokens": NUMBERS, "total_tokens": NUMBERS})}),
-        "id": IDS, "task_id": IDS, "status": statuses("queued"), "progress": PROGRESS,
-        "created_at": NUMBERS,
-    }),
-    "cometapi": shaped({
-        "id": IDS, "task_id": IDS, "status": statuses("SUBMITTED", "IN_PROGRESS", "FAILED",
-        "ERROR"), "progress": PROGRESS, "created_at": NUMBERS, "completed_at": NUMBERS,
-        "video_url": URLS, "error": ERROR_OBJ | LEAVES, "fail_reason": LEAVES,
-    }),
-    "evolink": shaped({
-        "id": IDS, "status": statuses("pending", "processing", "failed"), "progress": PROGRESS,
-        "results": st.lists(URLS, max_size=3), "created": NUMBERS,
-        "usage": shaped({"credits_reserved": NUMBERS, "credits_used": NUMBERS}),
-        "error": ERROR_OBJ | LEAVES, "task_info": JSON,
-    }),
-    "seedance2ink": shaped({
-        "success": st.booleans(), "requestId": IDS, "status": statuses("queued", "processing",
-        "succeeded", "failed", "cancelled"), "output": shaped({"type": st.just("video"),
-        "url": URLS}), "error": ERROR_OBJ | LEAVES, "creditsCharged": NUMBERS,
-        "progress": PROGRESS, "createdAt": NUMBERS,
-    }),
-}  # fmt: skip
+    "orcarouter": shaped(
+        {
+            "code": st.sampled_from(["success", "task_not_exist", "error"]),
+            "message": st.text(max_size=10),
+            "data": shaped(
+                {
+                    "task_id": IDS,
+                    "status": statuses("NOT_START", "SUBMITTED", "IN_PROGRESS", "FAILURE"),
+                    "progress": PROGRESS,
+                    "result_url": URLS,
+                    "submit_time": NUMBERS,
+                    "start_time": NUMBERS,
+                    "finish_time": NUMBERS,
+                    "fail_reason": LEAVES,
+                    "last_frame_url": URLS,
+                    "usage": shaped({"completion_tokens": NUMBERS, "total_tokens": NUMBERS}),
+                }
+            ),
+            "id": IDS,
+            "task_id": IDS,
+            "status": statuses("queued"),
+            "progress": PROGRESS,
+            "created_at": NUMBERS,
+        }
+    ),
+    "cometapi": shaped(
+        {
+            "id": IDS,
+            "task_id": IDS,
+            "status": statuses("SUBMITTED", "IN_PROGRESS", "FAILED", "ERROR"),
+            "progress": PROGRESS,
+            "created_at": NUMBERS,
+            "completed_at": NUMBERS,
+            "video_url": URLS,
+            "error": ERROR_OBJ | LEAVES,
+            "fail_reason": LEAVES,
+        }
+    ),
+    "evolink": shaped(
+        {
+            "id": IDS,
+            "status": statuses("pending", "processing", "failed"),
+            "progress": PROGRESS,
+            "results": st.lists(URLS, max_size=3),
+            "created": NUMBERS,
+            "usage": shaped({"credits_reserved": NUMBERS, "credits_used": NUMBERS}),
+            "error": ERROR_OBJ | LEAVES,
+            "task_info": JSON,
+        }
+    ),
+    "seedance2ink": shaped(
+        {
+            "success": st.booleans(),
+            "requestId": IDS,
+            "status": statuses("queued", "processing", "succeeded", "failed", "cancelled"),
+            "output": shaped({"type": st.just("video"), "url": URLS}),
+            "error": ERROR_OBJ | LEAVES,
+            "creditsCharged": NUMBERS,
+            "progress": PROGRESS,
+            "createdAt": NUMBERS,
+        }
+    ),
+}
 
-PROPERTY = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def dialect(name: str) -> Dialect:
@@ -155,10 +209,12 @@ def test_parsers_return_a_task_or_a_seedance_error(name: str, data: st.DataObjec
 @PROPERTY
 @given(
     status=st.integers(min_value=100, max_value=599),
-    body=JSON | shaped({"error": ERROR_OBJ | LEAVES, "code": LEAVES, "message": LEAVES,
-                        "success": st.booleans()}),
+    body=JSON
+    | shaped(
+        {"error": ERROR_OBJ | LEAVES, "code": LEAVES, "message": LEAVES, "success": st.booleans()}
+    ),
     retry_after=st.none() | st.text(max_size=12) | st.sampled_from(["3", "1e999", "nan", "-4"]),
-)  # fmt: skip
+)
 def test_parse_error_always_returns_an_api_error(
     name: str, status: int, body: Any, retry_after: str | None
 ) -> None:

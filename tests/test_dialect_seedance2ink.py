@@ -77,8 +77,15 @@ def build(prompt: str, **params: Any) -> VideoRequest:
 
 # --- create -------------------------------------------------------------------------------
 def test_create_body_is_the_seed_example() -> None:
-    request = wire(build(SEED_CREATE["prompt"], images=["https://example.com/photo.jpg"],
-                         ratio="16:9", duration=5, resolution="720p"))  # fmt: skip
+    request = wire(
+        build(
+            SEED_CREATE["prompt"],
+            images=["https://example.com/photo.jpg"],
+            ratio="16:9",
+            duration=5,
+            resolution="720p",
+        )
+    )
     assert request.method == "POST"
     assert str(request.url) == "https://www.seedance2.ink/api/open/v1/video/generations"
     assert request.headers["content-type"] == "application/json"
@@ -86,34 +93,67 @@ def test_create_body_is_the_seed_example() -> None:
 
 
 def test_first_frame_mode_sends_the_same_shape() -> None:
-    body = body_of(build(SEED_CREATE["prompt"], first_frame="https://example.com/photo.jpg",
-                         ratio="16:9"))  # fmt: skip
+    body = body_of(
+        build(SEED_CREATE["prompt"], first_frame="https://example.com/photo.jpg", ratio="16:9")
+    )
     assert body == SEED_CREATE
 
 
 def test_text_to_video_leaves_media_out() -> None:
-    body = body_of(build("a paper boat on a stream", model="seedance-2.0-fast", ratio="9:16",
-                         duration=15, resolution="1080p"))  # fmt: skip
-    assert body == {"model": "seedance-2.0-fast", "prompt": "a paper boat on a stream",
-                    "aspectRatio": "9:16", "duration": 15, "resolution": "1080p"}  # fmt: skip
+    body = body_of(
+        build(
+            "a paper boat on a stream",
+            model="seedance-2.0-fast",
+            ratio="9:16",
+            duration=15,
+            resolution="1080p",
+        )
+    )
+    assert body == {
+        "model": "seedance-2.0-fast",
+        "prompt": "a paper boat on a stream",
+        "aspectRatio": "9:16",
+        "duration": 15,
+        "resolution": "1080p",
+    }
 
 
 def test_media_urls_follow_content_order() -> None:
-    first_last = body_of(build("dawn to dusk", first_frame="https://example.com/dawn.jpg",
-                               last_frame="https://example.com/dusk.jpg"))  # fmt: skip
-    assert first_last["mediaUrls"] == ["https://example.com/dawn.jpg",
-                                       "https://example.com/dusk.jpg"]  # fmt: skip
-    mixed = body_of(build("[Image 1] dances to [Audio 1] like [Video 1]",
-                          images=["https://example.com/a.jpg", "https://example.com/b.png"],
-                          videos=["https://example.com/m.mp4"],
-                          audios=["https://example.com/s.mp3"]))  # fmt: skip
-    assert mixed["mediaUrls"] == ["https://example.com/a.jpg", "https://example.com/b.png",
-                                  "https://example.com/m.mp4", "https://example.com/s.mp3"]  # fmt: skip
+    first_last = body_of(
+        build(
+            "dawn to dusk",
+            first_frame="https://example.com/dawn.jpg",
+            last_frame="https://example.com/dusk.jpg",
+        )
+    )
+    assert first_last["mediaUrls"] == [
+        "https://example.com/dawn.jpg",
+        "https://example.com/dusk.jpg",
+    ]
+    mixed = body_of(
+        build(
+            "[Image 1] dances to [Audio 1] like [Video 1]",
+            images=["https://example.com/a.jpg", "https://example.com/b.png"],
+            videos=["https://example.com/m.mp4"],
+            audios=["https://example.com/s.mp3"],
+        )
+    )
+    assert mixed["mediaUrls"] == [
+        "https://example.com/a.jpg",
+        "https://example.com/b.png",
+        "https://example.com/m.mp4",
+        "https://example.com/s.mp3",
+    ]
 
 
 def test_webhook_and_metadata() -> None:
-    body = body_of(build("a lantern", callback_url="https://hooks.example.com/ink",
-                         options={"metadata": {"user": "u1", "run": 3}}))  # fmt: skip
+    body = body_of(
+        build(
+            "a lantern",
+            callback_url="https://hooks.example.com/ink",
+            options={"metadata": {"user": "u1", "run": 3}},
+        )
+    )
     assert body["webhookUrl"] == "https://hooks.example.com/ink"
     assert body["metadata"] == {"user": "u1", "run": 3}
     assert "callback_url" not in body
@@ -141,8 +181,13 @@ def test_1_5_pro_durations() -> None:
         ({"duration": 16}, "duration"),
         ({"model": "seedance-1.5-pro", "videos": ["https://example.com/a.mp4"]}, "videos"),
         ({"images": [f"https://example.com/{i}.jpg" for i in range(6)]}, "images"),
-        ({"images": [f"https://example.com/{i}.jpg" for i in range(4)],
-          "videos": ["https://example.com/a.mp4", "https://example.com/b.mp4"]}, "media"),
+        (
+            {
+                "images": [f"https://example.com/{i}.jpg" for i in range(4)],
+                "videos": ["https://example.com/a.mp4", "https://example.com/b.mp4"],
+            },
+            "media",
+        ),
         ({"generate_audio": True}, "generate_audio"),
         ({"seed": 3}, "seed"),
         ({"resolution": "4k"}, "resolution"),
@@ -150,7 +195,7 @@ def test_1_5_pro_durations() -> None:
         ({"first_frame": "data:image/png;base64,iVBORw0KGgo="}, "first_frame"),
         ({"options": {"webhook": "x"}}, "options.webhook"),
     ],
-)  # fmt: skip
+)
 def test_refused_before_any_call(params: dict[str, Any], field: str) -> None:
     with pytest.raises(errors.InvalidRequest) as info:
         build("a lantern", **params)
@@ -168,8 +213,9 @@ def test_local_file_is_refused(tmp_path: Path) -> None:
 # --- reads --------------------------------------------------------------------------------
 def test_parse_created_seed_answer() -> None:
     state = dialect().parse_created(SEED_CREATED)
-    assert state == TaskState(task_id=REQ, status="queued", usage=Usage(credits=64.0),
-                              raw=SEED_CREATED)  # fmt: skip
+    assert state == TaskState(
+        task_id=REQ, status="queued", usage=Usage(credits=64.0), raw=SEED_CREATED
+    )
 
 
 def test_parse_task_seed_success() -> None:
@@ -204,11 +250,14 @@ def test_status_spellings(wire_status: str, status: str) -> None:
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        ("Generation failed: content moderation", TaskError("failed", "Generation failed: content moderation")),
+        (
+            "Generation failed: content moderation",
+            TaskError("failed", "Generation failed: content moderation"),
+        ),
         ({"code": "MODERATION", "message": "blocked"}, TaskError("MODERATION", "blocked")),
         (None, TaskError("failed", "the task failed")),
     ],
-)  # fmt: skip
+)
 def test_failed_task_error(error: Any, expected: TaskError) -> None:
     body = {**SEED_DONE, "status": "failed", "output": None, "error": error}
     assert dialect().parse_task(body).error == expected
@@ -221,8 +270,9 @@ def test_success_false_is_an_error() -> None:
     with pytest.raises(errors.NotFoundError):
         dialect().parse_task({"success": False, "error": "Request not found"})
     with pytest.raises(errors.APIError):
-        dialect().parse_created({"success": False, "error": {"code": "INSUFFICIENT_CREDITS",
-                                                              "message": "top up"}})  # fmt: skip
+        dialect().parse_created(
+            {"success": False, "error": {"code": "INSUFFICIENT_CREDITS", "message": "top up"}}
+        )
 
 
 @pytest.mark.parametrize(
@@ -291,10 +341,16 @@ def test_round_trip_through_provider_http() -> None:
     async def scenario() -> None:
         d = dialect()
         client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        http = ProviderHTTP(d, BASE, Secret("sd2_live_k"), client=client,
-                            retry=RetryPolicy(attempts=2, base_delay=0.001))  # fmt: skip
-        request = build(SEED_CREATE["prompt"], images=["https://example.com/photo.jpg"],
-                        ratio="16:9")  # fmt: skip
+        http = ProviderHTTP(
+            d,
+            BASE,
+            Secret("sd2_live_k"),
+            client=client,
+            retry=RetryPolicy(attempts=2, base_delay=0.001),
+        )
+        request = build(
+            SEED_CREATE["prompt"], images=["https://example.com/photo.jpg"], ratio="16:9"
+        )
         created = d.parse_created(await http.call(await d.create_call(request, no_fetch)))
         assert created.task_id == REQ and created.usage == Usage(credits=64.0)
         running = d.parse_task(await http.call(d.get_call(REQ)))

@@ -24,8 +24,9 @@ async def no_fetch(url: str) -> bytes:
 
 
 def wire_body(model: str, **params: Any) -> tuple[str, dict[str, Any]]:
-    request, _ = build_request(VOLC, "a junk boat on the Li river", model=model, warn=False,
-                               **params)  # fmt: skip
+    request, _ = build_request(
+        VOLC, "a junk boat on the Li river", model=model, warn=False, **params
+    )
     dialect = dialect_for(VOLC)
     assert isinstance(dialect, ArkDialect)
     call = asyncio.run(dialect.create_call(request, no_fetch))
@@ -54,20 +55,25 @@ def test_tiers_go_out_as_doubao_ids(tier: str) -> None:
 
 
 def test_seedance_2_0_wire_body() -> None:
-    _, body = wire_body("seedance-2.0", first_frame="https://example.com/boat.jpg",
-                          ratio="16:9", duration=5)  # fmt: skip
+    _, body = wire_body(
+        "seedance-2.0", first_frame="https://example.com/boat.jpg", ratio="16:9", duration=5
+    )
     assert body["model"] == "doubao-seedance-2-0-260128"
     assert body["content"] == [
         {"type": "text", "text": "a junk boat on the Li river"},
-        {"type": "image_url", "image_url": {"url": "https://example.com/boat.jpg"},
-         "role": "first_frame"},
-    ]  # fmt: skip
+        {
+            "type": "image_url",
+            "image_url": {"url": "https://example.com/boat.jpg"},
+            "role": "first_frame",
+        },
+    ]
 
 
 def test_raw_doubao_id_is_accepted_and_ark_refuses_it() -> None:
     _, body = wire_body("doubao-seedance-1-5-pro-251215")
     assert body["model"] == "doubao-seedance-1-5-pro-251215"
     with pytest.raises(errors.InvalidRequest) as info:
-        build_request(PROVIDERS["ark"], "a junk boat", model="doubao-seedance-2-0-260128",
-                      warn=False)  # fmt: skip
+        build_request(
+            PROVIDERS["ark"], "a junk boat", model="doubao-seedance-2-0-260128", warn=False
+        )
     assert "volcengine" in str(info.value)

@@ -19,8 +19,11 @@ def resolve(value: Any, kind: str = "image", **kw: Any) -> MediaRef:
 
 def test_https_url_keeps_the_url_and_guesses_format_from_the_path() -> None:
     ref = resolve("https://cdn.example.com/x/cat.JPG?sig=abc&e=1")
-    assert (ref.url, ref.format, ref.is_local) == ("https://cdn.example.com/x/cat.JPG?sig=abc&e=1",
-                                                   "jpeg", False)  # fmt: skip
+    assert (ref.url, ref.format, ref.is_local) == (
+        "https://cdn.example.com/x/cat.JPG?sig=abc&e=1",
+        "jpeg",
+        False,
+    )
     assert ref.identity == ref.url
     assert resolve("http://example.com/v.mov", "video").format == "mov"
     assert resolve("https://example.com/noext", "audio").format is None

@@ -10,15 +10,29 @@ from seedance_nb.prompt import lint_references, normalize_prompt, parse_referenc
 def test_parse_finds_every_reference_in_order() -> None:
     prompt = "Start on [Image 1], cut to [video 2] with [ AUDIO 1 ] and [Image 10]."
     refs = parse_references(prompt)
-    assert [(r.kind, r.index) for r in refs] == [("image", 1), ("video", 2), ("audio", 1),
-                                                 ("image", 10)]  # fmt: skip
+    assert [(r.kind, r.index) for r in refs] == [
+        ("image", 1),
+        ("video", 2),
+        ("audio", 1),
+        ("image", 10),
+    ]
     assert [r.label for r in refs] == ["[Image 1]", "[Video 2]", "[Audio 1]", "[Image 10]"]
     assert all(prompt[r.start : r.end] == r.text for r in refs)
     assert refs[2].text == "[ AUDIO 1 ]"
 
 
-@pytest.mark.parametrize("text", ["Image 1", "[Image]", "[Picture 1]", "[Image one]", "(Image 1)",
-                                  "[[Image 1", "no refs at all"])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Image 1",
+        "[Image]",
+        "[Picture 1]",
+        "[Image one]",
+        "(Image 1)",
+        "[[Image 1",
+        "no refs at all",
+    ],
+)
 def test_parse_ignores_lookalikes(text: str) -> None:
     assert parse_references(text) == []
 
@@ -29,10 +43,13 @@ def test_lint_clean_prompt_has_no_issues() -> None:
 
 
 def test_lint_reference_to_missing_media_is_an_error() -> None:
-    issues = lint_references("[Image 3] and [Video 1]", {"image": 2, "video": 0, "audio": 0},
-                             require_named=False)  # fmt: skip
-    assert [(i.severity, i.kind, i.index) for i in issues] == [("error", "image", 3),
-                                                               ("error", "video", 1)]  # fmt: skip
+    issues = lint_references(
+        "[Image 3] and [Video 1]", {"image": 2, "video": 0, "audio": 0}, require_named=False
+    )
+    assert [(i.severity, i.kind, i.index) for i in issues] == [
+        ("error", "image", 3),
+        ("error", "video", 1),
+    ]
     assert (
         issues[0].message == "[Image 3] points at nothing: 2 images attached ([Image 1], [Image 2])"
     )
@@ -51,8 +68,10 @@ def test_lint_index_zero() -> None:
 
 def test_lint_unnamed_media_is_only_a_warning() -> None:
     issues = lint_references("[Image 2] only", {"image": 2, "video": 1, "audio": 0})
-    assert [(i.severity, i.kind, i.index) for i in issues] == [("warning", "image", 1),
-                                                               ("warning", "video", 1)]  # fmt: skip
+    assert [(i.severity, i.kind, i.index) for i in issues] == [
+        ("warning", "image", 1),
+        ("warning", "video", 1),
+    ]
     assert issues[0].message == "[Image 1] is attached but the prompt never names it"
     assert lint_references("[Image 2] only", {"image": 2}, require_named=False) == []
 

@@ -28,8 +28,9 @@ VID = "https://example.com/clip.mp4"
 AUD = "https://example.com/voice.mp3"
 
 
-def build(prompt: Any = "a paper boat on a rainy street", provider: catalog.Provider = ARK,
-          **kw: Any) -> VideoRequest:  # fmt: skip
+def build(
+    prompt: Any = "a paper boat on a rainy street", provider: catalog.Provider = ARK, **kw: Any
+) -> VideoRequest:
     request, _ = build_request(provider, prompt, warn=False, **kw)
     return request
 
@@ -42,8 +43,14 @@ def refused(
     return info.value
 
 
-def assert_error(err: InvalidRequest, field: str, model: str | None, *, names: tuple[str, ...] = (),
-                 provider: str = "ark") -> None:  # fmt: skip
+def assert_error(
+    err: InvalidRequest,
+    field: str,
+    model: str | None,
+    *,
+    names: tuple[str, ...] = (),
+    provider: str = "ark",
+) -> None:
     """The error names the field, provider and model, and each of ``names`` (value, allowed)."""
     assert err.field == field, (err.field, str(err))
     assert err.provider == provider, err.provider
@@ -129,8 +136,9 @@ def test_model_sold_elsewhere_says_where() -> None:
 
 def test_model_planned_but_not_provisioned() -> None:
     err = refused(catalog.PROVIDERS["orcarouter"], model="seedance-1.5-pro")
-    assert_error(err, "model", "seedance-1.5-pro", provider="orcarouter",
-                 names=("planned", "seedance-2.0"))  # fmt: skip
+    assert_error(
+        err, "model", "seedance-1.5-pro", provider="orcarouter", names=("planned", "seedance-2.0")
+    )
 
 
 def test_model_default_and_wrong_types() -> None:
@@ -144,8 +152,11 @@ def test_model_default_and_wrong_types() -> None:
 
 def test_raw_provider_ids_resolve_to_their_tier() -> None:
     r = build(model="dreamina-seedance-2-0-260128")
-    assert (r.tier, r.model_id, r.model) == ("seedance-2.0", "dreamina-seedance-2-0-260128",
-                                              "dreamina-seedance-2-0-260128")  # fmt: skip
+    assert (r.tier, r.model_id, r.model) == (
+        "seedance-2.0",
+        "dreamina-seedance-2-0-260128",
+        "dreamina-seedance-2-0-260128",
+    )
     r = build(model="seedance-1-0-pro-250528", duration=3)
     assert r.tier == "seedance-1.0-pro" and r.generate_audio is None
     vol = catalog.PROVIDERS["volcengine"]
@@ -278,8 +289,13 @@ def test_service_tier_flex_not_on_2_0() -> None:
 
 def test_gateway_without_optional_parameters() -> None:
     err = refused(COMET, seed=7)
-    assert_error(err, "seed", "seedance-2.0", provider="cometapi",
-                 names=("seed=7", "none of the optional parameters"))  # fmt: skip
+    assert_error(
+        err,
+        "seed",
+        "seedance-2.0",
+        provider="cometapi",
+        names=("seed=7", "none of the optional parameters"),
+    )
     err = refused(EVOLINK, watermark=True)
     assert_error(err, "watermark", "seedance-2.0", provider="evolink", names=("callback_url",))
 
@@ -307,16 +323,25 @@ def test_callback_urls() -> None:
     )
     err = refused(callback_url="ftp://example.com/x")
     assert_error(err, "callback_url", "seedance-2.0", names=("ftp://example.com/x", "https://"))
-    for url in ("http://hooks.example.com/x", "https://127.0.0.1/x", "https://10.0.0.5/x",
-                "https://localhost/x", "https://x.example.com/" + "a" * 2100):  # fmt: skip
+    for url in (
+        "http://hooks.example.com/x",
+        "https://127.0.0.1/x",
+        "https://10.0.0.5/x",
+        "https://localhost/x",
+        "https://x.example.com/" + "a" * 2100,
+    ):
         err = refused(EVOLINK, callback_url=url)
         assert err.field == "callback_url" and err.provider == "evolink", url
 
 
 def test_unknown_provider_option() -> None:
     err = refused(options={"turbo": 1})
-    assert_error(err, "options.turbo", "seedance-2.0",
-                 names=("unknown provider option", "execution_expires_after", "priority"))  # fmt: skip
+    assert_error(
+        err,
+        "options.turbo",
+        "seedance-2.0",
+        names=("unknown provider option", "execution_expires_after", "priority"),
+    )
     r = build(options={"execution_expires_after": 7200})
     assert r.options == {"execution_expires_after": 7200}
 
@@ -553,8 +578,12 @@ def test_bytes_and_pil_images_become_content_addressed_files(tmp_path: Path) -> 
 def test_local_video_on_ark_is_refused_with_a_clear_message(media: Any) -> None:
     path = media.video(seconds=2.5)
     err = refused(prompt="[Video 1]", videos=[path])
-    assert_error(err, "reference_video", "seedance-2.0",
-                 names=("clip.mp4", "local video cannot travel", "upload it", "asset://ID"))  # fmt: skip
+    assert_error(
+        err,
+        "reference_video",
+        "seedance-2.0",
+        names=("clip.mp4", "local video cannot travel", "upload it", "asset://ID"),
+    )
 
 
 def test_local_audio_on_ark_is_refused(media: Any) -> None:
@@ -577,8 +606,13 @@ def test_asset_ids_only_on_ark() -> None:
     r = build("[Video 1]", videos=["asset://asset-123"])
     assert r.videos[0].url == "asset://asset-123"
     err = refused(EVOLINK, prompt="[Video 1]", videos=["asset://asset-123"])
-    assert_error(err, "reference_video", "seedance-2.0", provider="evolink",
-                 names=("asset://asset-123", "Ark's asset library"))  # fmt: skip
+    assert_error(
+        err,
+        "reference_video",
+        "seedance-2.0",
+        provider="evolink",
+        names=("asset://asset-123", "Ark's asset library"),
+    )
 
 
 def test_data_url_images() -> None:
@@ -612,8 +646,9 @@ def test_remote_formats_by_extension() -> None:
         (2.5, 24, (320, 240), ("320×240", "409,600-2,086,876 pixels")),
     ],
 )
-def test_local_video_bounds(media: Any, seconds: float, fps: int, size: tuple[int, int],
-                            names: tuple[str, ...]) -> None:  # fmt: skip
+def test_local_video_bounds(
+    media: Any, seconds: float, fps: int, size: tuple[int, int], names: tuple[str, ...]
+) -> None:
     path = media.video(seconds=seconds, fps=fps, size=size)
     err = refused(UPLOADER, prompt="[Video 1]", videos=[path])
     assert_error(
@@ -725,8 +760,13 @@ def test_digest_follows_media_content_not_path(media: Any) -> None:
     assert build(first_frame=a).digest("r") == build(first_frame=b).digest("r")
     assert build(first_frame=a).digest("r") != build(first_frame=c).digest("r")
     canon = build(first_frame=a).canonical()
-    assert canon["media"] == [{"kind": "image", "role": "first_frame",
-                               "id": "sha256:" + build(first_frame=a).first_frame.sha256}]  # fmt: skip
+    assert canon["media"] == [
+        {
+            "kind": "image",
+            "role": "first_frame",
+            "id": "sha256:" + build(first_frame=a).first_frame.sha256,
+        }
+    ]
     assert "first_frame" not in canon  # bytes and paths never enter the hash
 
 
