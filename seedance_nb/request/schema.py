@@ -2,9 +2,11 @@
 
 Each :class:`Param` says what a parameter is called in Python, on the command line and in the
 magic, what kind of value it takes, a help line, and which values the catalog allows (for one
-offer, or across everything sold). The client's keyword check, the CLI's and the magic's
-options and the form's widgets are all generated from :data:`PARAMS`, so adding a parameter is
-one entry here plus its mapping in each provider dialect.
+offer, or across everything sold). The client's keyword check, ``build_request``'s keywords
+and optional-parameter checks, ``VideoRequest``'s fields (so the ledger's canonical form), the
+CLI's and the magic's options and the form's widgets are all generated from :data:`PARAMS`, so
+adding a parameter is one entry here plus its mapping in each provider dialect (and the
+catalog's offers saying who takes it).
 """
 
 from __future__ import annotations
