@@ -186,53 +186,49 @@ def _orcarouter() -> Provider:
     )
 
 
-def _cometapi() -> Provider:
-    """CometAPI: multipart ``POST https://api.cometapi.com/v1/videos``
-    (``shared/seeds/003_b29c688e9914e615.txt``): text and first frame, no audio switch."""
-    comet = "cometapi"
-    common: dict[str, Any] = dict(
+def _comet_offer(tier: str, model_id: str, modes: frozenset[str], **narrowed: Any) -> Offer:
+    """CometAPI's narrowing: no references, no audio, no optional fields, six ratios."""
+    return _gateway_offer(
+        "cometapi",
+        tier,
+        model_id,
+        modes=modes,
         ratios=RATIOS,
         audio=False,
         audio_default=None,
         params=frozenset(),
         reference_kinds=frozenset(),
+        **narrowed,
     )
+
+
+def _cometapi() -> Provider:
+    """CometAPI: multipart ``POST https://api.cometapi.com/v1/videos``
+    (``shared/seeds/003_b29c688e9914e615.txt``): text and first frame, no audio switch."""
+    comet = "cometapi"
     text_and_frame = frozenset({"text", "first_frame"})
     text = frozenset({"text"})
+    low, full = ("480p", "720p"), ("480p", "720p", "1080p")
     offers = {
-        "seedance-2.0": _gateway_offer(
-            comet,
-            "seedance-2.0",
-            "doubao-seedance-2-0",
-            modes=text_and_frame,
-            resolutions=("480p", "720p"),
-            **common,
+        "seedance-2.0": _comet_offer(
+            "seedance-2.0", "doubao-seedance-2-0", text_and_frame, resolutions=low
         ),
-        "seedance-2.0-fast": _gateway_offer(
-            comet,
-            "seedance-2.0-fast",
-            "doubao-seedance-2-0-fast",
-            modes=text_and_frame,
-            resolutions=("480p", "720p"),
-            **common,
+        "seedance-2.0-fast": _comet_offer(
+            "seedance-2.0-fast", "doubao-seedance-2-0-fast", text_and_frame, resolutions=low
         ),
-        "seedance-1.5-pro": _gateway_offer(
-            comet,
+        "seedance-1.5-pro": _comet_offer(
             "seedance-1.5-pro",
             "doubao-seedance-1-5-pro",
-            modes=text,
+            text,
             durations=tuple(range(4, 13)),
-            resolutions=("480p", "720p", "1080p"),
-            **common,
+            resolutions=full,
         ),
-        "seedance-1.0-pro": _gateway_offer(
-            comet,
+        "seedance-1.0-pro": _comet_offer(
             "seedance-1.0-pro",
             "doubao-seedance-1-0-pro",
-            modes=text,
+            text,
             durations=tuple(range(2, 11)),
-            resolutions=("480p", "720p", "1080p"),
-            **common,
+            resolutions=full,
         ),
     }
     return Provider(
