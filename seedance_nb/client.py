@@ -61,8 +61,9 @@ class Client:
         poll: PollPolicy | None = None,
         request_timeout: float = 30.0,
     ) -> None:
-        self._async = AsyncClient(provider, api_key, base_url, workdir, poll=poll,
-                                  request_timeout=request_timeout)  # fmt: skip
+        self._async = AsyncClient(
+            provider, api_key, base_url, workdir, poll=poll, request_timeout=request_timeout
+        )
         self._thread = _LoopThread()
 
     # properties mirror the async client
@@ -91,8 +92,9 @@ class Client:
         self._async.validate(prompt, **params)
         return self._thread.run(self._async.submit(prompt, force=force, **params))
 
-    def generate(self, prompt: Any, *, timeout: float | None = None, force: bool = False,
-                 **params: Any) -> Job:  # fmt: skip
+    def generate(
+        self, prompt: Any, *, timeout: float | None = None, force: bool = False, **params: Any
+    ) -> Job:
         return self.submit(prompt, force=force, **params).wait(timeout)
 
     def register_asset(self, media: Any, **kw: Any) -> Asset:
@@ -110,18 +112,14 @@ class Client:
 
     def resume(self) -> list[Job]:
         """Start driving unfinished jobs left in the workdir by an earlier process."""
+        return self._thread.run(self._async.resume())
 
-        async def go() -> list[Job]:
-            self._async._bind()
-            return [j for j in self._async._jobs.values() if not j.done]
-
-        return self._thread.run(go())
-
-    def receive_callbacks(self, *, port: int = 0, public_url: str | None = None,
-                          host: str = "127.0.0.1") -> CallbackReceiver:  # fmt: skip
+    def receive_callbacks(
+        self, *, port: int = 0, public_url: str | None = None, host: str = "127.0.0.1"
+    ) -> CallbackReceiver:
         """See :meth:`AsyncClient.receive_callbacks`; it serves on this client's loop thread."""
-        return self._thread.run(self._async.receive_callbacks(port=port, public_url=public_url,
-                                                            host=host))  # fmt: skip
+        coro = self._async.receive_callbacks(port=port, public_url=public_url, host=host)
+        return self._thread.run(coro)
 
     def close(self) -> None:
         if self._thread.loop.is_closed():

@@ -164,7 +164,23 @@ async def register_asset(
     real provider: on Ark, assets are made in your account's asset library (see
     :data:`ARK_ASSETS_NOTE`); the gateways take no asset ids at all.
     """
-    from .http import Secret, check_base_url, is_loopback
+    from .http import Secret, check_base_url
+
+    base_url, key = _check_target(target)
+    data, name = _read_checked(media, filename)
+    secret = api_key if api_key is None or isinstance(api_key, Secret) else Secret(str(api_key))
+    secret = secret or key
+    root = check_base_url(_emulator_root(base_url), has_key=bool(secret))
+    ctype = content_type or sniff_content_type(data, name)
+    headers = {"Content-Type": ctype}
+    if secret:
+        headers["Authorization"] = f"Bearer {secret.reveal()}"
+    return await _post(root, data, name, headers, http, timeout)
+
+
+def _check_target(target: Any) -> tuple[str, Any]:
+    """The emulator URL and key ``target`` names; refused for a real provider's client."""
+    from .http import is_loopback
 
     provider, emulated, base_url, key = _where(target)
     real = provider if emulated is False else None
@@ -189,6 +205,11 @@ async def register_asset(
             value=base_url,
             allowed="an emulated client (no API key) or an emulator URL",
         )
+    return base_url, key
+
+
+def _read_checked(media: Any, filename: str | None) -> tuple[bytes, str | None]:
+    """The medium's bytes and name, refused when empty or too big for one request."""
     data, name = _read_media(media, filename)
     if not data:
         raise InvalidRequest(
@@ -204,14 +225,7 @@ async def register_asset(
             value=name or "<bytes>",
             allowed=f"at most {catalog.REQUEST_MAX_BYTES // (1024 * 1024)} MB",
         )
-    secret = api_key if api_key is None or isinstance(api_key, Secret) else Secret(str(api_key))
-    secret = secret or key
-    root = check_base_url(_emulator_root(base_url), has_key=bool(secret))
-    ctype = content_type or sniff_content_type(data, name)
-    headers = {"Content-Type": ctype}
-    if secret:
-        headers["Authorization"] = f"Bearer {secret.reveal()}"
-    return await _post(root, data, name, headers, http, timeout)
+    return data, name
 
 
 async def _post(
@@ -238,6 +252,19 @@ async def _post(
     finally:
         if own:
             await client.aclose()
+    body = _answer(root, resp)
+    size = body.get("size")
+    return Asset(
+        id=body["id"],
+        url=body["url"],
+        content_type=str(body.get("content_type") or headers["Content-Type"]),
+        size=size if isinstance(size, int) else len(data),
+        filename=name,
+    )
+
+
+def _answer(root: str, resp: Any) -> dict[str, Any]:
+    """The emulator's JSON answer to an upload, or the error it stands for."""
     try:
         body = resp.json()
     except ValueError:
@@ -274,11 +301,4 @@ async def _post(
         and body.get("url") == f"asset://{body['id']}"
     ):
         raise BadResponseError(f"the emulator answered an asset upload with {resp.text[:200]!r}")
-    size = body.get("size")
-    return Asset(
-        id=body["id"],
-        url=body["url"],
-        content_type=str(body.get("content_type") or headers["Content-Type"]),
-        size=size if isinstance(size, int) else len(data),
-        filename=name,
-    )
+    return body

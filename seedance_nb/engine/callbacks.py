@@ -29,15 +29,28 @@ log = logging.getLogger("seedance_nb.callbacks")
 
 MAX_CALLBACK_BYTES = 1024 * 1024  # a status body is a few KB
 HEADER_TIMEOUT = 10.0
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            408: "Request Timeout", 413: "Payload Too Large"}  # fmt: skip
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    413: "Payload Too Large",
+}
 
 
 class CallbackReceiver:
     """Listens on ``host:port`` and applies each callback POSTed to :attr:`url` to ``client``."""
 
-    def __init__(self, client: AsyncClient, *, host: str = "127.0.0.1", port: int = 0,
-                 public_url: str | None = None, token: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        client: AsyncClient,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        public_url: str | None = None,
+        token: str | None = None,
+    ) -> None:
         self.client = client
         self.host, self.port = host, port
         self.public_url = public_url.rstrip("/") if public_url else None
@@ -88,9 +101,11 @@ class CallbackReceiver:
         if status != 200:
             self.refused += 1
         body = json.dumps(answer).encode()
-        head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}\r\n"
-                "Content-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")  # fmt: skip
+        head = (
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
         try:
             writer.write(head.encode() + body)
             await writer.drain()
@@ -103,7 +118,8 @@ class CallbackReceiver:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HEADER_TIMEOUT)
         lines = head.decode("latin-1").split("\r\n")
         method, target, _version = lines[0].split(" ", 2)
-        headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:] if h)}  # fmt: skip
+        pairs = (h.partition(":") for h in lines[1:] if h)
+        headers = {k.strip().lower(): v.strip() for k, _, v in pairs}
         if target.split("?", 1)[0] != self.path:
             return 404, {"error": "not found"}
         if method != "POST":

@@ -7,12 +7,28 @@ its final name only when complete (``.part`` + rename), so "the file exists" mea
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from .. import errors
 from ..errors import DownloadCapExceeded, DownloadError
+from ..task import TaskState
+from .job import Job
+from .leases import LEASE_RENEW_SECONDS, Leases
+from .state import EngineState
+
+log = logging.getLogger("seedance_nb")
+
+MP4_MAGIC = b"ftyp"
+DOWNLOAD_ATTEMPTS = 8  # in a row without progress, before the download is parked for later
+DOWNLOAD_PARK_SECONDS = 60.0
 
 CHUNK = 1 << 20  # no longer used for re-chunking (see below); kept for importers
 DEFAULT_MAX_BYTES = 4 * 1024**3
@@ -56,29 +72,7 @@ async def download(
                 raise DownloadCapExceeded(
                     f"video is {total:,} bytes, over the {max_bytes:,}-byte cap"
                 )
-            mode = "ab" if have else "wb"
-            with part.open(mode, buffering=0) as f:
-                written, unsynced = have, 0
-                syncing: asyncio.Future[None] | None = None
-                try:
-                    # each piece is written as it arrives: no re-chunking copy, and a cut
-                    # loses nothing that was received
-                    async for chunk in response.aiter_bytes():
-                        written += len(chunk)
-                        if written > max_bytes:
-                            raise DownloadCapExceeded(f"video exceeds the {max_bytes:,}-byte cap")
-                        f.write(chunk)
-                        unsynced += len(chunk)
-                        if unsynced >= SYNC_EVERY and (syncing is None or syncing.done()):
-                            syncing = asyncio.ensure_future(
-                                asyncio.to_thread(os.fdatasync, f.fileno())
-                            )
-                            unsynced = 0
-                finally:
-                    if syncing is not None:
-                        await asyncio.gather(syncing, return_exceptions=True)
-                # off the event loop: an fsync can take a while on a busy disk
-                await asyncio.to_thread(os.fsync, f.fileno())
+            await _write_body(response, part, have, max_bytes)
     except httpx.HTTPError as exc:
         raise DownloadError(
             f"download interrupted ({exc.__class__.__name__}); will resume"
@@ -96,6 +90,31 @@ async def download(
     return size
 
 
+async def _write_body(response: httpx.Response, part: Path, have: int, max_bytes: int) -> None:
+    """Append the body to ``part`` as it arrives, flushing to disk in the background."""
+    mode = "ab" if have else "wb"
+    with part.open(mode, buffering=0) as f:
+        written, unsynced = have, 0
+        syncing: asyncio.Future[None] | None = None
+        try:
+            # each piece is written as it arrives: no re-chunking copy, and a cut
+            # loses nothing that was received
+            async for chunk in response.aiter_bytes():
+                written += len(chunk)
+                if written > max_bytes:
+                    raise DownloadCapExceeded(f"video exceeds the {max_bytes:,}-byte cap")
+                f.write(chunk)
+                unsynced += len(chunk)
+                if unsynced >= SYNC_EVERY and (syncing is None or syncing.done()):
+                    syncing = asyncio.ensure_future(asyncio.to_thread(os.fdatasync, f.fileno()))
+                    unsynced = 0
+        finally:
+            if syncing is not None:
+                await asyncio.gather(syncing, return_exceptions=True)
+        # off the event loop: an fsync can take a while on a busy disk
+        await asyncio.to_thread(os.fsync, f.fileno())
+
+
 def _total(response: httpx.Response, have: int) -> int | None:
     if response.status_code == 206:
         content_range = response.headers.get("content-range", "")
@@ -105,3 +124,134 @@ def _total(response: httpx.Response, have: int) -> int | None:
     if length and length.isdigit():
         return int(length) + (have if response.status_code == 206 else 0)
     return None
+
+
+class Downloader:
+    """Brings a succeeded task's video (and last frame) to disk, then settles the job."""
+
+    def __init__(self, state: EngineState, leases: Leases, track: Callable[[Job], None]) -> None:
+        self.state = state
+        self.leases = leases
+        self.track = track  # a parked download is handed back here later
+
+    async def run(self, job: Job, state: TaskState | None) -> None:
+        """Download ``job``'s video once at a time, holding its lease throughout."""
+        if job.id in self.state.downloading:
+            return
+        self.state.downloading.add(job.id)
+        heartbeat = self.state.spawn(self._keep_lease(job.id))
+        try:
+            await self._run(job, state)
+        finally:
+            heartbeat.cancel()
+            self.state.downloading.discard(job.id)
+
+    async def _keep_lease(self, job_id: str) -> None:
+        """Hold a job's lease through a long download, so no other client starts a second one."""
+        while True:
+            self.leases.renew([job_id])
+            await asyncio.sleep(LEASE_RENEW_SECONDS)
+
+    async def _run(self, job: Job, state: TaskState | None) -> None:
+        folder = self.state.workdir / "videos"
+        part = folder / f"{job.id}.mp4.part"
+        failures = 0
+        while True:
+            have = part.stat().st_size if part.exists() else 0
+            try:
+                if state is None:
+                    state = await self._read(job)
+                await self._fetch(job, state, folder)
+                break
+            except URLExpired:
+                self.state.fault_seen(job, "download")
+                state = None  # re-read the task for a fresh signed URL
+                failures += 1
+            except DownloadCapExceeded as exc:
+                self.state.forget_fault(job)
+                self._fail(job, exc)
+                return
+            except (
+                errors.DownloadError,
+                errors.APIError,
+                errors.APIConnectionError,
+                errors.BadResponseError,
+            ) as exc:
+                self.state.fault_seen(job, "download")
+                log.warning("download of %s failed (%s); retrying", job.id, exc)
+                grew = part.exists() and part.stat().st_size > have
+                failures = 0 if grew else failures + 1  # a cut that made progress is not a failure
+                await asyncio.sleep(min(30.0, 0.25 * 2**failures))
+            if failures >= DOWNLOAD_ATTEMPTS:
+                self._park(job)
+                return
+        assert state is not None
+        self._finish(job, state, folder)
+
+    async def _read(self, job: Job) -> TaskState:
+        """The task as the provider shows it now (a fresh signed URL, say)."""
+        http, dialect = self.state.http, self.state.dialect
+        assert http is not None
+        return dialect.parse_task(await http.call(dialect.get_call(str(job.task_id))))
+
+    async def _fetch(self, job: Job, state: TaskState, folder: Path) -> None:
+        """One attempt: fetch what is not on disk yet."""
+        files = self.state.files
+        assert self.state.http is not None and files is not None
+        if state.video_url is None:
+            raise errors.DownloadError(
+                f"{self.state.provider.name} reported success without a video URL"
+            )
+        video = folder / f"{job.id}.mp4"
+        frame = folder / f"{job.id}.last-frame.png"
+        if not video.exists():
+            cap = self.state.max_download_bytes
+            await download(files, state.video_url, video, max_bytes=cap, expect=MP4_MAGIC)
+        if state.last_frame_url and not frame.exists():
+            await download(
+                files, state.last_frame_url, frame, max_bytes=64 * 1024 * 1024, expect=b"PNG"
+            )
+
+    def _park(self, job: Job) -> None:
+        """Too many failures in a row: try again in a while, from the scheduler."""
+        log.error("could not download %s yet; trying again in %.0fs", job.id, DOWNLOAD_PARK_SECONDS)
+        self.state.update(job, phase="downloading")
+        assert self.state.loop is not None
+        self.state.loop.call_later(DOWNLOAD_PARK_SECONDS, self.track, job)
+
+    def _finish(self, job: Job, state: TaskState, folder: Path) -> None:
+        """Write the sidecar JSON, then settle the job as succeeded with its files."""
+        payload = {
+            "job": job.id,
+            "provider": self.state.provider.name,
+            "task_id": job.task_id,
+            "request": job.request.model_dump(mode="json"),
+            "response": state.raw,
+        }
+        sidecar = folder / f"{job.id}.json"
+        tmp = sidecar.with_suffix(".json.part")
+        tmp.write_text(json.dumps(payload, indent=2, default=str))
+        os.replace(tmp, sidecar)
+        fields: dict[str, Any] = {
+            "phase": "done",
+            "status": "succeeded",
+            "finished_at": time.time(),
+            "video_path": str(folder / f"{job.id}.mp4"),
+            "raw_json": state.raw,
+            "progress": 1.0,
+        }
+        frame = folder / f"{job.id}.last-frame.png"
+        if frame.exists():
+            fields["last_frame_path"] = str(frame)
+        if state.usage is not None:
+            fields["usage_json"] = state.usage.as_dict()
+        if state.seed is not None:
+            fields["seed"] = state.seed
+        self.state.update(job, **fields)
+        self.state.recovered(job)
+
+    def _fail(self, job: Job, exc: Exception) -> None:
+        error = {"code": "DownloadFailed", "message": str(exc)}
+        self.state.update(
+            job, phase="done", status="failed", finished_at=time.time(), error_json=error
+        )

@@ -308,8 +308,9 @@ async def _send_capped(
     headers = httpx.Headers(response.headers)
     for decoded in ("content-encoding", "content-length", "transfer-encoding"):
         headers.pop(decoded, None)  # the body below is already decoded
-    return httpx.Response(response.status_code, headers=headers, content=bytes(body),
-                          request=request)  # fmt: skip
+    return httpx.Response(
+        response.status_code, headers=headers, content=bytes(body), request=request
+    )
 
 
 def _lenient_json(response: httpx.Response) -> Any:

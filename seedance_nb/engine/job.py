@@ -186,7 +186,7 @@ class Job:
         loop = asyncio.get_running_loop()
         if self._runtime.loop is not None and loop is not self._runtime.loop:
             return await self._bridge(self.wait_async(timeout))
-        self._runtime._ensure_tracked(self)
+        self._runtime.track(self)
         try:
             await asyncio.wait_for(self._event().wait(), timeout)
         except asyncio.TimeoutError:
@@ -208,7 +208,7 @@ class Job:
         loop = asyncio.get_running_loop()
         if self._runtime.loop is not None and loop is not self._runtime.loop:
             return await self._bridge(self.cancel_async())
-        await self._runtime._cancel(self)
+        await self._runtime.cancel(self)
         return self
 
     def cancel(self) -> Job:

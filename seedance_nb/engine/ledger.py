@@ -180,10 +180,23 @@ class Ledger:
                 "INSERT INTO jobs (id, route, provider, request_hash, tier, model_id, prompt, "
                 "request_json, status, phase, owner, lease_until, created_at, updated_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (job_id, route, provider, request_hash, tier, model_id, prompt,
-                 json.dumps(request, default=str), "queued", "creating", owner,
-                 now + LEASE_SECONDS, now, now),
-            )  # fmt: skip
+                (
+                    job_id,
+                    route,
+                    provider,
+                    request_hash,
+                    tier,
+                    model_id,
+                    prompt,
+                    json.dumps(request, default=str),
+                    "queued",
+                    "creating",
+                    owner,
+                    now + LEASE_SECONDS,
+                    now,
+                    now,
+                ),
+            )
             row = db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
             return dict(row), True
 
