@@ -145,7 +145,7 @@ class LineCommands:
         """The client that drives ``job``: its own, unless that speaks for another provider
         (a ledger row listed through the default client); then one of the job's provider."""
         runtime = job.client
-        if runtime.provider_name == job.provider and not runtime._closed:
+        if runtime.provider_name == job.provider and not runtime.closed:
             return runtime
         return self.client(job.provider, runtime.workdir)
 
