@@ -7,7 +7,9 @@ upstream effect (a task was or was not created) is real and countable.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -152,62 +154,149 @@ def test_listings_that_leave_a_task_out_do_not_end_the_job(tmp_path: Path) -> No
         emu.stop()
 
 
-class ListingRecorder(httpx.AsyncBaseTransport):
-    """Forwards to the emulator; times every batched listing, and refuses the first one that
-    reads a lone task (the second chunk of a 101-job round) with a 400, which is not retried
-    inside the call, so the round itself sees the failure."""
+@dataclass
+class Listing:
+    """One batched listing as the transport saw it (loop clock)."""
 
-    def __init__(self) -> None:
+    ids: int
+    phase: str  # the recorder's phase when it arrived
+    start: float
+    end: float = 0.0
+    outcome: int | str = "unanswered"  # the HTTP status, or "cancelled"
+    met: bool = False  # (armed round) its sibling arrived while it was still here
+
+
+class ListingRecorder(httpx.AsyncBaseTransport):
+    """Forwards to the emulator and logs every batched listing; counts the crowd's creates.
+
+    Phases, by what has been seen rather than by the clock: ``watching`` until a lone listing
+    (a 101-job round's second chunk) arrives after the whole crowd was created; ``armed`` for
+    the next round, whose listings wait at a door for each other (they meet only if they were
+    sent side by side), then the lone one is refused with a 400 (not retried inside the call,
+    so the round sees the failure) and the 100-task one is answered ``late`` seconds later
+    (a round that backed off at the first failure would not wait for it); ``backed off`` for
+    the rounds after, forwarded as they are; ``read again`` once one of them read every task
+    (``next_round`` is set when the round after that starts: the one before has been applied).
+    """
+
+    meet_timeout = 10.0  # only a runtime that sends a round's listings one by one waits this
+    late = 0.3
+
+    def __init__(self, crowd: int) -> None:
         self.inner = httpx.AsyncHTTPTransport()
-        self.listings: list[tuple[float, float, int]] = []  # start, end, task ids
-        self.failed_chunk = False
+        self.crowd = crowd
+        self.created = 0
+        self.listings: list[Listing] = []
+        self.phase = "watching"
+        self.read_again = asyncio.Event()
+        self.next_round = asyncio.Event()
+        self._whole_round_seen = False
+        self._in_flight = 0
+        self._at_door: list[tuple[Listing, asyncio.Event]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         ids = request.url.params.get_list("filter.task_ids")
         if request.method != "GET" or not ids:
-            return await self.inner.handle_async_request(request)
+            response = await self.inner.handle_async_request(request)
+            if request.method == "POST" and response.status_code == 200:
+                self.created += 1
+            return response
         loop = asyncio.get_running_loop()
-        start = loop.time()
+        entry = Listing(ids=len(ids), phase=self.phase, start=loop.time())
+        self.listings.append(entry)
+        if entry.phase == "read again":
+            self.next_round.set()
+        if len(ids) == 1 and self.created == self.crowd:
+            self._whole_round_seen = True  # only a round of 101 jobs has a lone chunk now
+        self._in_flight += 1
         try:
-            if len(ids) == 1 and not self.failed_chunk:
-                self.failed_chunk = True
-                await asyncio.sleep(0.05)
-                return httpx.Response(400, json={"error": {"code": "InvalidParameter",
-                                                           "message": "refused once"}})  # fmt: skip
+            if entry.phase == "armed":
+                await self._meet(entry)
+                if len(ids) == 1:
+                    entry.outcome = 400
+                    return httpx.Response(400, json={"error": {"code": "InvalidParameter",
+                                                               "message": "refused once"}})  # fmt: skip
+                await asyncio.sleep(self.late)
             response = await self.inner.handle_async_request(request)
             await response.aread()
+            entry.outcome = response.status_code
             return response
+        except asyncio.CancelledError:
+            entry.outcome = "cancelled"
+            raise
         finally:
-            self.listings.append((start, loop.time(), len(ids)))
+            entry.end = loop.time()
+            self._in_flight -= 1
+            self._advance(entry)
+
+    async def _meet(self, entry: Listing) -> None:
+        """Wait (up to ``meet_timeout``) for the round's other listing to arrive as well."""
+        if self._at_door:
+            other, arrived = self._at_door.pop()
+            other.met = entry.met = True
+            arrived.set()
+            return
+        arrived = asyncio.Event()
+        self._at_door.append((entry, arrived))
+        try:
+            await asyncio.wait_for(arrived.wait(), self.meet_timeout)
+        except asyncio.TimeoutError:
+            self._at_door.remove((entry, arrived))
+
+    def _advance(self, entry: Listing) -> None:
+        """Next phase once the round in flight is over (rounds never overlap each other)."""
+        if self._in_flight:
+            return
+        if self.phase == "watching" and self._whole_round_seen:
+            self.phase = "armed"
+        elif self.phase == "armed":
+            self.phase = "backed off"
+        elif self.phase == "backed off" and entry.ids == 1 and entry.outcome == 200:
+            self.phase = "read again"
+            self.read_again.set()
 
 
 def test_a_round_reads_its_listings_side_by_side_and_one_failure_backs_off_the_round(
     tmp_path: Path,
 ) -> None:
     # 101 jobs take two listings per round (100 ids + 1); they go out together, and when one
-    # is lost the whole round waits and is read again: nobody is taken for gone
-    emu = Emulator(tmp_path / "emu", queued_seconds=0.3, running_seconds=0.6).start()
-    recorder = ListingRecorder()
+    # is lost the round waits for the other, backs off, and is read again: nobody is taken for
+    # gone. The tasks stay queued (600 s) however slowly a loaded machine submits the crowd,
+    # so every round after the last create carries all 101 and none ends before the checks.
+    crowd = 101
+    emu = Emulator(tmp_path / "emu", queued_seconds=600, running_seconds=0.6).start()
+    recorder = ListingRecorder(crowd)
 
-    async def run() -> list[sd.Job]:
+    async def run() -> tuple[list[tuple[str, str, float]], list[tuple[str, bool, Any]]]:
         client = sd.AsyncClient(
             provider="emulator", base_url=emu.base_url + "/api/v3", workdir=tmp_path / "w",
             http_client=httpx.AsyncClient(transport=recorder), poll=sd.PollPolicy(0.2, 0.5),
         )  # fmt: skip
         async with client:
+            # [[fail]]: no render runs in the background
             jobs = [await client.submit(f"crowd {i} [[fail]]", duration=4, resolution="480p")
-                    for i in range(101)]  # fmt: skip
-            await asyncio.gather(*(j.wait_async(60) for j in jobs), return_exceptions=True)
-            return jobs
+                    for i in range(crowd)]  # fmt: skip
+            await asyncio.wait_for(recorder.read_again.wait(), 60)
+            await asyncio.wait_for(recorder.next_round.wait(), 60)
+            return list(client.recoveries), [(j.status, j.done, j.error) for j in jobs]
 
     try:
-        jobs = asyncio.run(run())
+        recoveries, jobs = asyncio.run(run())
     finally:
         emu.stop()
-    assert recorder.failed_chunk
-    assert {(j.status, j.error and j.error.code) for j in jobs} == {
-        ("failed", "InternalServiceError")  # the emulator's [[fail]], not TaskNotFound
-    }
-    big = [(s, e) for s, e, n in recorder.listings if n == 100]
-    small = [(s, e) for s, e, n in recorder.listings if n == 1]
-    assert any(bs < se and ss < be for bs, be in big for ss, se in small), "never side by side"
+    armed = sorted((e for e in recorder.listings if e.phase == "armed"), key=lambda e: e.ids)
+    side_by_side = "the round's listings were not sent side by side"
+    assert [e.ids for e in armed] == [1, 100], side_by_side
+    lone, big = armed
+    assert lone.met and big.met, side_by_side
+    assert lone.outcome == 400
+    assert big.outcome == 200, "the other listing was not read to its end"
+    later = [e.start for e in recorder.listings if e.start > big.end]
+    # backed off (max_interval, 0.5 s) from when the last listing settled, not the first failure
+    assert later and min(later) >= big.end + 0.5
+    again = [e for e in recorder.listings if e.phase == "backed off" and e.outcome == 200]
+    assert {e.ids for e in again} == {1, 100}  # the whole round read again
+    # nobody was taken for gone: every job is still followed, read as queued
+    assert set(jobs) == {("queued", False, None)}
+    (status_recovery,) = [dt for _job, step, dt in recoveries if step == "status"]
+    assert status_recovery >= 0.5
