@@ -7,45 +7,17 @@ inside a running loop such as a notebook cell, without patching that loop.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
 from .assets import Asset
 from .callbacks import CallbackReceiver
+from .engine.bridge import LoopThread
 from .job import Job
 from .request import VideoRequest
 from .runtime import AsyncClient, PollPolicy
 
 T = TypeVar("T")
-
-
-class _LoopThread:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(self.loop)
-            self.loop.call_soon(ready.set)
-            self.loop.run_forever()
-
-        self.thread = threading.Thread(target=run, name="seedance-nb-runtime", daemon=True)
-        self.thread.start()
-        ready.wait()
-
-    def run(self, coro: Any) -> Any:
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        return future.result()
-
-    def stop(self) -> None:
-        if self.loop.is_running():
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(timeout=5)
-        if not self.loop.is_running():
-            self.loop.close()
 
 
 class Client:
@@ -64,7 +36,7 @@ class Client:
         self._async = AsyncClient(
             provider, api_key, base_url, workdir, poll=poll, request_timeout=request_timeout
         )
-        self._thread = _LoopThread()
+        self._thread = LoopThread()
 
     # properties mirror the async client
     provider = property(lambda self: self._async.provider)

@@ -476,3 +476,73 @@ def test_rounds_that_learn_nothing_write_nothing(tmp_path: Path) -> None:
         assert client.ledger.get(job.id) == first  # ...and nothing was written
         assert job.wait(30).status == "succeeded"
         assert (client.ledger.get(job.id) or {})["updated_at"] > first["updated_at"]
+
+
+# the narrow interface between Job and the engine -----------------------------------------------
+ENGINE = Path(sd.__file__).parent / "engine"
+
+
+def test_phase_is_an_enum_whose_values_are_the_ledger_strings() -> None:
+    from seedance_nb.engine.job import Phase
+    from seedance_nb.engine.ledger import ACTIVE_PHASES
+
+    assert [p.value for p in Phase] == [
+        "creating",
+        "tracking",
+        "downloading",
+        "done",
+        "unknown",
+        "rejected",
+    ]
+    assert set(ACTIVE_PHASES) <= {p.value for p in Phase}
+    assert Phase("done") is Phase.DONE and Phase.DONE == "done"
+    assert f"{Phase.TRACKING}" == str(Phase.TRACKING) == "tracking"  # shown as the ledger shows it
+
+
+def test_a_settled_job_reports_its_phase_as_the_enum(client: sd.Client) -> None:
+    from seedance_nb.engine.job import Phase
+
+    job = client.generate("a phase", duration=4, resolution="480p", timeout=60)
+    assert job.phase is Phase.DONE and job.done
+    assert json.dumps({"phase": job.phase}) == '{"phase": "done"}'
+
+
+def _private_uses(path: Path, owner: str) -> list[str]:
+    """``owner.<_private>`` attribute uses in ``path`` (``owner`` an attribute of self)."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == owner
+        ):
+            found.append(f"{path.name}:{node.lineno} {owner}.{node.attr}")
+    return found
+
+
+def test_job_calls_only_public_methods_of_its_client() -> None:
+    assert _private_uses(ENGINE / "job.py", "_runtime") == []
+
+
+def test_the_engine_never_assigns_a_jobs_row() -> None:
+    import ast
+
+    writes = []
+    for path in ENGINE.glob("*.py"):
+        if path.name == "job.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                if isinstance(target, ast.Attribute) and target.attr == "_row":
+                    writes.append(f"{path.name}:{node.lineno}")
+    assert writes == []
+
+
+def test_client_resume_uses_the_async_clients_public_resume() -> None:
+    path = Path(sd.__file__).parent / "client.py"
+    assert _private_uses(path, "_async") == []

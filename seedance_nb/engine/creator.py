@@ -18,7 +18,7 @@ from collections.abc import Callable
 from .. import errors
 from ..request import VideoRequest
 from ..task import TaskState
-from .job import Job
+from .job import Job, Phase
 from .leases import LEASE_RENEW_SECONDS, Leases
 from .state import EngineState
 
@@ -58,7 +58,7 @@ class Creator:
         seed was left random, the seed is drawn here and kept in the ledger before sending:
         still random, but it tells this task apart from siblings that differ only in prompt
         (a listing does not show prompts)."""
-        wire = self.sent_request(job.request, job._row.get("seed"))
+        wire = self.sent_request(job.request, job.row.get("seed"))
         if wire is not None:
             return wire
         seed = secrets.randbelow(2**31)
@@ -129,7 +129,7 @@ class Creator:
         self.state.forget_fault(job)
         error = {"code": "NotSent", "message": message}
         self.state.update(
-            job, phase="rejected", status="failed", finished_at=time.time(), error_json=error
+            job, phase=Phase.REJECTED, status="failed", finished_at=time.time(), error_json=error
         )
 
     def _reject(self, job: Job, exc: errors.APIError) -> None:
@@ -137,12 +137,16 @@ class Creator:
         self.state.forget_fault(job)
         error = {"code": exc.code or f"HTTP{exc.status_code}", "message": exc.message}
         self.state.update(
-            job, phase="rejected", status="failed", finished_at=time.time(), error_json=error
+            job, phase=Phase.REJECTED, status="failed", finished_at=time.time(), error_json=error
         )
 
     def adopt(self, job: Job, state: TaskState) -> None:
         self.state.update(
-            job, task_id=state.task_id, phase="tracking", status=state.status, raw_json=state.raw
+            job,
+            task_id=state.task_id,
+            phase=Phase.TRACKING,
+            status=state.status,
+            raw_json=state.raw,
         )
         self.state.recovered(job)
         self.track(job)
@@ -151,7 +155,7 @@ class Creator:
         """The create's fate cannot be told: the job says 'unknown' wherever it is shown."""
         self.state.forget_fault(job)
         error = {"code": "UnknownOutcome", "message": message}
-        self.state.update(job, phase="unknown", status="unknown", error_json=error)
+        self.state.update(job, phase=Phase.UNKNOWN, status="unknown", error_json=error)
 
     async def reconcile_quietly(self, job: Job) -> None:
         """Reconcile a create left in doubt by a process that died; log what cannot be told."""
@@ -182,20 +186,20 @@ class Creator:
                 f"{provider} has no task listing to check against, so nothing was resent.",
                 job=job,
             )
-        sent = job._row.get("create_sent_at") or job.created_at
+        sent = job.row.get("create_sent_at") or job.created_at
         deadline = time.time() + grace  # an answer came (5xx, garbage): the server is done
         if not isinstance(cause, (errors.APIError, errors.BadResponseError)):
             # no answer at all (cut, or a process died): the server may still be working on
             # it, so an empty listing proves nothing until the sender's timeout has passed
             timeout = self.state.request_timeout
-            deadline = max(deadline, job._row.get("create_deadline") or sent + timeout)
+            deadline = max(deadline, job.row.get("create_deadline") or sent + timeout)
         candidates = await self._listed(job, request, sent, deadline)
         if len(candidates) == 1:
             log.info("reconciled %s with task %s", job.id, candidates[0].task_id)
             self.adopt(job, candidates[0])
             return
         tries = self.unanswered[job.id]
-        if not candidates and job.phase == "creating" and tries < MAX_CREATES:
+        if not candidates and job.phase == Phase.CREATING and tries < MAX_CREATES:
             # the listing proves the last send made nothing, so one more send cannot pay twice
             log.info("no task was created for %s: sending the create again", job.id)
             await asyncio.sleep(min(8.0, 0.5 * 2**tries))

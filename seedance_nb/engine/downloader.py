@@ -20,7 +20,7 @@ import httpx
 from .. import errors
 from ..errors import DownloadCapExceeded, DownloadError
 from ..task import TaskState
-from .job import Job
+from .job import Job, Phase
 from .leases import LEASE_RENEW_SECONDS, Leases
 from .state import EngineState
 
@@ -215,7 +215,7 @@ class Downloader:
     def _park(self, job: Job) -> None:
         """Too many failures in a row: try again in a while, from the scheduler."""
         log.error("could not download %s yet; trying again in %.0fs", job.id, DOWNLOAD_PARK_SECONDS)
-        self.state.update(job, phase="downloading")
+        self.state.update(job, phase=Phase.DOWNLOADING)
         assert self.state.loop is not None
         self.state.loop.call_later(DOWNLOAD_PARK_SECONDS, self.track, job)
 
@@ -233,7 +233,7 @@ class Downloader:
         tmp.write_text(json.dumps(payload, indent=2, default=str))
         os.replace(tmp, sidecar)
         fields: dict[str, Any] = {
-            "phase": "done",
+            "phase": Phase.DONE,
             "status": "succeeded",
             "finished_at": time.time(),
             "video_path": str(folder / f"{job.id}.mp4"),
@@ -253,5 +253,5 @@ class Downloader:
     def _fail(self, job: Job, exc: Exception) -> None:
         error = {"code": "DownloadFailed", "message": str(exc)}
         self.state.update(
-            job, phase="done", status="failed", finished_at=time.time(), error_json=error
+            job, phase=Phase.DONE, status="failed", finished_at=time.time(), error_json=error
         )

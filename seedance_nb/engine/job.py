@@ -13,17 +13,38 @@ import json
 import threading
 import time
 from collections.abc import Callable, Generator
-from concurrent.futures import TimeoutError as FutureTimeout
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import catalog
 from ..errors import JobFailed, WaitTimeout
 from ..task import TaskError, Usage
+from .bridge import run_on
 
 if TYPE_CHECKING:
     from ..request import VideoRequest
     from .client import AsyncClient
+
+
+class Phase(str, Enum):
+    """Where a job is in its journey; the values are the strings the ledger stores."""
+
+    CREATING = "creating"  # the create is being sent, or its lost answer reconciled
+    TRACKING = "tracking"  # the task exists: its status is read until it ends
+    DOWNLOADING = "downloading"  # it succeeded: the video is coming to disk
+    DONE = "done"  # settled: succeeded with the video on disk, or failed
+    UNKNOWN = "unknown"  # the create's fate could not be told (see AsyncClient.resubmit)
+    REJECTED = "rejected"  # the create was refused or never sent: no task, nothing paid
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+SETTLED = (Phase.DONE, Phase.REJECTED, Phase.UNKNOWN)
 
 
 class Job:
@@ -40,7 +61,13 @@ class Job:
         self._lock = threading.Lock()
 
     # state --------------------------------------------------------------------------------
-    def _apply_row(self, row: dict[str, Any]) -> None:
+    @property
+    def row(self) -> dict[str, Any]:
+        """The job's ledger row as last seen (read it; the engine writes it via refresh)."""
+        return self._row
+
+    def refresh(self, row: dict[str, Any]) -> None:
+        """Show ``row`` (the job's newer ledger row); wakes waiters and listeners."""
         self._row = row
         if self.done and self._done is not None:
             self._done.set()
@@ -51,6 +78,8 @@ class Job:
                 import logging
 
                 logging.getLogger(__name__).exception("job listener failed")
+
+    _apply_row = refresh  # the older name, kept for callers outside the engine
 
     def on_change(self, callback: Callable[[Job], None]) -> Callable[[], None]:
         """Call ``callback(job)`` on the job's loop after every change; returns an unsubscribe."""
@@ -70,22 +99,22 @@ class Job:
     def status(self) -> str:
         """queued, running, succeeded, failed, cancelled, expired, or unknown (a create whose
         fate could not be told; see :meth:`AsyncClient.resubmit`)."""
-        if self._row["phase"] == "unknown":
+        if self._row["phase"] == Phase.UNKNOWN:
             return "unknown"
         return str(self._row["status"])
 
     @property
-    def phase(self) -> str:
-        return str(self._row["phase"])
+    def phase(self) -> Phase:
+        return Phase(self._row["phase"])
 
     @property
     def done(self) -> bool:
         """Terminal and settled: for a success, the video is completely on disk."""
-        return self.phase in ("done", "rejected") or self.phase == "unknown"
+        return self.phase in SETTLED
 
     @property
     def outcome_unknown(self) -> bool:
-        return self.phase == "unknown"
+        return self.phase == Phase.UNKNOWN
 
     @property
     def task_id(self) -> str | None:
@@ -222,26 +251,15 @@ class Job:
 
     def _run_sync(self, coro: Any, timeout: float | None) -> Any:
         loop = self._runtime.loop
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
         if loop is None or loop.is_closed():
             coro.close()
             raise RuntimeError("this job's client is closed; open a client on the same workdir")
-        if running is loop:
-            import nest_asyncio2
 
-            nest_asyncio2.apply(loop)
-            return loop.run_until_complete(coro)
-        if loop.is_running():
-            future = asyncio.run_coroutine_threadsafe(coro, loop)
-            try:
-                return future.result(None if timeout is None else timeout + 5)
-            except FutureTimeout:
-                future.cancel()
-                raise WaitTimeout(f"job {self.id} is still {self.status}") from None
-        return loop.run_until_complete(coro)
+        def timed_out() -> Exception:
+            return WaitTimeout(f"job {self.id} is still {self.status}")
+
+        wait = None if timeout is None else timeout + 5
+        return run_on(loop, coro, wait, on_timeout=timed_out)
 
     # presentation -------------------------------------------------------------------------
     def summary(self) -> str:

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,10 @@ _COLUMNS = (
 
 
 def stored(key: str, value: Any) -> Any:
-    """``value`` as the ``key`` column holds it (the ``*_json`` columns hold JSON text)."""
+    """``value`` as the ``key`` column holds it (the ``*_json`` columns hold JSON text, an
+    enum such as a job's phase its string value)."""
+    if isinstance(value, Enum):
+        return value.value
     if key.endswith("_json") and not isinstance(value, (str, type(None))):
         return json.dumps(value, default=str)
     return value

@@ -18,7 +18,7 @@ from .. import errors
 from ..task import TERMINAL, TaskState
 from .creator import Creator
 from .downloader import Downloader
-from .job import Job
+from .job import Job, Phase
 from .leases import LEASE_RENEW_SECONDS, Leases
 from .ledger import LEASE_SECONDS, stored
 from .state import EngineState
@@ -53,7 +53,7 @@ class Scheduler:
         for row in self.state.ledger.active(self.state.route):
             job = self.state.job_from_row(row)
             self.state.fault_seen(job, "resume")  # its process went away: driven again here
-            if row["phase"] == "creating" and not self.leases.take(job.id):
+            if row["phase"] == Phase.CREATING and not self.leases.take(job.id):
                 self.watch(job)
                 continue
             self.track(job)
@@ -70,19 +70,19 @@ class Scheduler:
         except RuntimeError:
             return
         state.jobs[job.id] = job
-        if job.phase == "downloading" and job.id not in state.downloading:
+        if job.phase == Phase.DOWNLOADING and job.id not in state.downloading:
             if self.leases.take(job.id):
                 state.spawn(self.downloader.run(job, None))
             else:
                 self.watch(job)
-        elif job.phase == "creating":
+        elif job.phase == Phase.CREATING:
             if job.id in state.creating:
                 return  # this client is sending or reconciling it right now
             if self.leases.take(job.id):
                 state.spawn(self.creator.reconcile_quietly(job))
             else:
                 self.watch(job)
-        elif job.phase == "tracking" and job.id not in self.next_poll:
+        elif job.phase == Phase.TRACKING and job.id not in self.next_poll:
             self.next_poll[job.id] = 0.0
             self.start()
 
@@ -165,7 +165,7 @@ class Scheduler:
             return
         # a lease still good for most of its term is left alone: fewer rows written per round
         soon = time.time() + LEASE_SECONDS - LEASE_RENEW_SECONDS
-        self.leases.renew([j.id for j in mine if (j._row.get("lease_until") or 0) < soon])
+        self.leases.renew([j.id for j in mine if (j.row.get("lease_until") or 0) < soon])
         loop = asyncio.get_running_loop()
         started = loop.time()  # intervals count from here: a slow round does not stretch them
         states: dict[str, TaskState] = {}
@@ -184,15 +184,15 @@ class Scheduler:
             if row is None:
                 self.next_poll.pop(job_id, None)
                 continue
-            if row != job._row:
-                job._apply_row(row)
+            if row != job.row:
+                job.refresh(row)
             if job.done or job.id in state.downloading or job.id in state.creating:
                 self.next_poll.pop(job_id, None)
                 continue
             if row.get("owner") != state.owner and not self.leases.take(job.id):
                 self.next_poll[job_id] = loop.time() + 1.0  # someone else drives it
                 continue
-            if job.phase in ("creating", "downloading"):
+            if job.phase in (Phase.CREATING, Phase.DOWNLOADING):
                 self.next_poll.pop(job_id, None)
                 self.track(job)
                 continue
@@ -242,7 +242,7 @@ class Scheduler:
                     continue
                 self.state.recovered(job)
                 self.apply_state(job, state)
-                if job.phase == "tracking":
+                if job.phase == Phase.TRACKING:
                     self.next_poll[job.id] = started + self._interval([job])
                 else:
                     self.next_poll.pop(job.id, None)
@@ -270,7 +270,7 @@ class Scheduler:
             message = f"{self.state.provider.name} no longer knows task {job.task_id}"
             self.state.update(
                 job,
-                phase="done",
+                phase=Phase.DONE,
                 status="failed",
                 finished_at=time.time(),
                 error_json={"code": "TaskNotFound", "message": message},
@@ -290,15 +290,15 @@ class Scheduler:
         if state.error is not None:
             fields["error_json"] = {"code": state.error.code, "message": state.error.message}
         if state.status == "succeeded":
-            fields.update(phase="downloading", status="running")
+            fields.update(phase=Phase.DOWNLOADING, status="running")
             self.state.update(job, **fields)
             self.state.spawn(self.downloader.run(job, state))
             return
         if state.status in TERMINAL:
-            fields.update(phase="done", status=state.status, finished_at=time.time())
+            fields.update(phase=Phase.DONE, status=state.status, finished_at=time.time())
         else:
             fields["status"] = state.status
-            if all(job._row.get(k) == stored(k, v) for k, v in fields.items()):
+            if all(job.row.get(k) == stored(k, v) for k, v in fields.items()):
                 return  # nothing new: no write, so a round of unchanged jobs stays cheap
         self.state.update(job, **fields)
 
@@ -309,7 +309,7 @@ class Scheduler:
             if row.get("task_id") != state.task_id:
                 continue
             job = self.state.job_from_row(row)
-            if job.phase != "tracking":
+            if job.phase != Phase.TRACKING:
                 return job  # already downloading or settled: a repeat changes nothing
             if state.status in TERMINAL:
                 self.next_poll[job.id] = 0.0  # read it now instead of at the next interval

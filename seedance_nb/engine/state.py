@@ -86,7 +86,7 @@ class EngineState:
 
     def update(self, job: Job, **fields: Any) -> None:
         """Write ``fields`` to the job's ledger row and show the new row on the job."""
-        job._apply_row(self.ledger.update(job.id, **fields))
+        job.refresh(self.ledger.update(job.id, **fields))
 
     def job_from_row(self, row: dict[str, Any]) -> Job:
         """The one live :class:`Job` of a ledger row (made on first sight, refreshed after)."""
@@ -95,8 +95,8 @@ class EngineState:
             request = VideoRequest.model_validate(json.loads(row["request_json"]))
             job = Job(self.client, row, request)
             self.jobs[row["id"]] = job
-        elif row != job._row:
-            job._apply_row(row)
+        elif row != job.row:
+            job.refresh(row)
         return job
 
     def fault_seen(self, job: Job, step: str) -> None:

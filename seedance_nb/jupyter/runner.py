@@ -15,50 +15,32 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import threading
 import weakref
 from collections.abc import Callable, Coroutine, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..engine.bridge import background_loop, run_sync, running_loop
+
 if TYPE_CHECKING:
-    from ..job import Job
-    from ..runtime import AsyncClient
+    from ..engine.client import AsyncClient
+    from ..engine.job import Job
 
 _clients: dict[tuple[str | None, str, int], AsyncClient] = {}
 # the loop each cached client was made for, until its first use binds it (client.loop)
 _homes: weakref.WeakKeyDictionary[AsyncClient, asyncio.AbstractEventLoop] = (
     weakref.WeakKeyDictionary()
 )
-_thread_loop: asyncio.AbstractEventLoop | None = None
-_lock = threading.Lock()
-
-
-def running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-def _background_loop() -> asyncio.AbstractEventLoop:
-    global _thread_loop
-    with _lock:
-        if _thread_loop is None or _thread_loop.is_closed():
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="seedance-nb-loop", daemon=True).start()
-            _thread_loop = loop
-        return _thread_loop
 
 
 def home_loop() -> asyncio.AbstractEventLoop:
     """The loop notebook jobs live on: the running (kernel) loop, else a private thread."""
-    return running_loop() or _background_loop()
+    return running_loop() or background_loop()
 
 
 def get_client(provider: str | None = None, workdir: str | Path | None = None) -> AsyncClient:
     """The cached client for (provider, workdir) on the current home loop."""
-    from ..runtime import AsyncClient
+    from ..engine.client import AsyncClient
 
     wd = str(Path(workdir or "seedance-output").expanduser().resolve())
     loop = home_loop()
@@ -94,39 +76,6 @@ def on_client_loop(
     if running_loop() is loop:
         return loop.create_task(coro)
     return asyncio.run_coroutine_threadsafe(coro, loop)
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
-
-
-def run_sync(awaitable: Any, timeout: float | None = None) -> Any:
-    """Block until ``awaitable`` is done, nesting the running loop when called from one.
-
-    A future of another thread's loop is waited for without blocking this thread's loop
-    (it may be the very loop that future's work needs, e.g. a cell waiting for a job that
-    a widget callback handed to the kernel's loop).
-    """
-    loop = running_loop()
-    if loop is not None:
-        import nest_asyncio2
-
-        nest_asyncio2.apply(loop)
-        if isinstance(awaitable, concurrent.futures.Future):
-            awaitable = asyncio.wrap_future(awaitable, loop=loop)
-        elif asyncio.isfuture(awaitable) and awaitable.get_loop() is not loop:
-            other = awaitable.get_loop()
-            awaitable = asyncio.wrap_future(
-                asyncio.run_coroutine_threadsafe(_await(awaitable), other), loop=loop
-            )
-        return loop.run_until_complete(asyncio.wait_for(awaitable, timeout))
-    if isinstance(awaitable, concurrent.futures.Future):
-        return awaitable.result(timeout)
-    if asyncio.isfuture(awaitable):
-        return asyncio.run_coroutine_threadsafe(_await(awaitable), awaitable.get_loop()).result(
-            timeout
-        )
-    return asyncio.run_coroutine_threadsafe(awaitable, _background_loop()).result(timeout)
 
 
 class PendingJob:
