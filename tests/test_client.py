@@ -433,6 +433,20 @@ def test_resume_drives_unfinished_jobs_without_being_asked_for_them(
         assert pending.video_path.is_file() and pending.video_path.with_suffix(".json").is_file()
 
 
+def test_listing_jobs_resumes_nothing_until_asked(emulator: Emulator, tmp_path: Path) -> None:
+    workdir = tmp_path / "w"
+    first = sd.Client(**client_kwargs(emulator, workdir))
+    job = first.submit("a slow crane shot [[slow]]", model=M10, duration=2, resolution="480p")
+    first.close()
+    with sd.Client(**client_kwargs(emulator, workdir)) as second:
+        (listed,) = second.jobs()
+        time.sleep(0.8)  # several poll intervals of the emulator's policy
+        assert second.async_client.status_requests == 0  # a listing is only a listing
+        assert listed.id == job.id and not listed.done
+        assert listed.wait(timeout=60).status == "succeeded"  # a wait drives it
+        assert second.async_client.status_requests > 0
+
+
 def test_no_key_means_the_builtin_emulator(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -176,7 +176,6 @@ class AsyncClient:
         name = type(self).__name__
         return f"<{name} provider={self.provider_name} at {where} workdir={self.workdir}>"
 
-    # validation ---------------------------------------------------------------------------
     def validate(self, prompt: Any, **params: Any) -> VideoRequest:
         """Check a request against the provider's limits; no network, no money."""
         return self._build(prompt, params, warn=False)[0]
@@ -214,6 +213,14 @@ class AsyncClient:
     async def resume(self) -> list[Job]:
         """Bind to the running loop and drive every unfinished job of this route again (left
         by an earlier process); returns the unfinished jobs this client now follows."""
+        self._open()
+        if not self._resumed:
+            self._resumed = True
+            self._scheduler.resume_all()
+        return [job for job in self._state.jobs.values() if not job.done]
+
+    def _open(self) -> None:
+        """Bind to the running loop (the first one that uses this client) and open HTTP."""
         state = self._state
         loop = asyncio.get_running_loop()
         if state.loop is not None and state.loop is not loop and not state.loop.is_closed():
@@ -231,10 +238,6 @@ class AsyncClient:
             state.files = httpx.AsyncClient(
                 timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True, trust_env=False
             )
-        if not self._resumed:
-            self._resumed = True
-            self._scheduler.resume_all()
-        return [job for job in state.jobs.values() if not job.done]
 
     async def aclose(self) -> None:
         state = self._state
@@ -260,10 +263,9 @@ class AsyncClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # jobs ---------------------------------------------------------------------------------
     async def jobs(self, limit: int = 50, offset: int = 0) -> list[Job]:
         """The ledger's history (all routes), newest first."""
-        await self.resume()  # jobs listed here can be waited on, and unfinished ones resume
+        self._open()  # jobs listed here can be waited on; listing them resumes nothing
         return [self._state.job_from_row(r) for r in self.ledger.history(limit, offset)]
 
     async def get_job(self, job_id: str) -> Job:
@@ -349,7 +351,6 @@ class AsyncClient:
         http = self._state.http.recoveries if self._state.http is not None else []
         return [seconds for _, _, seconds in self.recoveries] + list(http)
 
-    # callbacks ----------------------------------------------------------------------------
     async def apply_callback(self, body: Any) -> Job | None:
         """Apply a provider's status callback; idempotent, and safe against stale or forged ones.
 
