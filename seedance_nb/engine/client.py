@@ -147,8 +147,6 @@ class AsyncClient:
     def closed(self) -> bool:
         return self._state.closed
 
-    _closed = closed  # the Jupyter layer's older name
-
     @property
     def request_timeout(self) -> float:
         """Seconds a create waits for its answer (and stays in doubt without one)."""

@@ -46,7 +46,7 @@ def get_client(provider: str | None = None, workdir: str | Path | None = None) -
     loop = home_loop()
     key = (provider or None, wd, id(loop))
     client = _clients.get(key)
-    if client is None or client._closed or (client.loop is not None and client.loop.is_closed()):
+    if client is None or client.closed or (client.loop is not None and client.loop.is_closed()):
         client = AsyncClient(provider=provider or None, workdir=wd)
         _clients[key] = client
         _homes[client] = loop
