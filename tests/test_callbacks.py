@@ -21,18 +21,25 @@ SLOW_POLL = sd.PollPolicy(30.0, 30.0)  # so only a callback can make a job finis
 
 
 def _client(emu: Emulator, workdir: Path, **kw: Any) -> sd.AsyncClient:
-    return sd.AsyncClient(provider="emulator", base_url=emu.base_url + "/api/v3",
-                          workdir=workdir, **kw)  # fmt: skip
+    return sd.AsyncClient(
+        provider="emulator", base_url=emu.base_url + "/api/v3", workdir=workdir, **kw
+    )
 
 
-def test_a_callback_finishes_the_job_long_before_the_next_poll(emu: Emulator, tmp_path: Path) -> None:
+def test_a_callback_finishes_the_job_long_before_the_next_poll(
+    emu: Emulator, tmp_path: Path
+) -> None:
     async def main() -> tuple[sd.Job, float, sd.CallbackReceiver, int]:
         async with _client(emu, tmp_path / "w", poll=SLOW_POLL) as client:
             receiver = await client.receive_callbacks()
-            assert receiver.url.startswith("http://127.0.0.1:") and "/seedance-callback/" in receiver.url
+            assert (
+                receiver.url.startswith("http://127.0.0.1:")
+                and "/seedance-callback/" in receiver.url
+            )
             start = time.monotonic()
-            job = await client.submit("called back", duration=4, resolution="480p",
-                                      callback_url=receiver.url)  # fmt: skip
+            job = await client.submit(
+                "called back", duration=4, resolution="480p", callback_url=receiver.url
+            )
             await job.wait_async(20)
             return job, time.monotonic() - start, receiver, client.status_requests
 
@@ -52,10 +59,18 @@ def test_stale_duplicate_and_forged_callbacks_change_nothing(emu: Emulator, tmp_
             job = await client.submit("a long one [[slow]]", duration=4, resolution="480p")
             assert job.task_id is not None
             await asyncio.sleep(0.6)  # upstream, the task is running now (for 2 s)
-            running = {"id": job.task_id, "model": job.request.model_id, "status": "running",
-                       "created_at": int(time.time()), "updated_at": int(time.time())}  # fmt: skip
-            forged = {**running, "status": "succeeded",
-                      "content": {"video_url": "http://127.0.0.1:9/evil.mp4"}}  # fmt: skip
+            running = {
+                "id": job.task_id,
+                "model": job.request.model_id,
+                "status": "running",
+                "created_at": int(time.time()),
+                "updated_at": int(time.time()),
+            }
+            forged = {
+                **running,
+                "status": "succeeded",
+                "content": {"video_url": "http://127.0.0.1:9/evil.mp4"},
+            }
             queued = {**running, "status": "queued"}
             async with httpx.AsyncClient() as http:
                 for body in (running, running, forged, queued):
@@ -101,19 +116,26 @@ def test_public_url_is_what_the_provider_is_told(emu: Emulator, tmp_path: Path) 
             # the tunnel forwards the same path to the local port
             async with httpx.AsyncClient() as http:
                 path = receiver.url.split(".com", 1)[1]
-                r = await http.post(f"http://127.0.0.1:{receiver.port}{path}",
-                                    content=json.dumps({"id": "cgt-x", "status": "queued"}))  # fmt: skip
+                r = await http.post(
+                    f"http://127.0.0.1:{receiver.port}{path}",
+                    content=json.dumps({"id": "cgt-x", "status": "queued"}),
+                )
                 assert r.status_code == 200
 
     asyncio.run(main())
 
 
 def test_sync_client_serves_callbacks_on_its_loop_thread(emu: Emulator, tmp_path: Path) -> None:
-    with sd.Client(provider="emulator", base_url=emu.base_url + "/api/v3",
-                   workdir=tmp_path / "w", poll=SLOW_POLL) as client:  # fmt: skip
+    with sd.Client(
+        provider="emulator",
+        base_url=emu.base_url + "/api/v3",
+        workdir=tmp_path / "w",
+        poll=SLOW_POLL,
+    ) as client:
         receiver = client.receive_callbacks()
-        job = client.submit("sync callback", duration=4, resolution="480p",
-                            callback_url=receiver.url)  # fmt: skip
+        job = client.submit(
+            "sync callback", duration=4, resolution="480p", callback_url=receiver.url
+        )
         assert job.wait(20).status == "succeeded"
         assert receiver.applied >= 1
 
@@ -121,10 +143,18 @@ def test_sync_client_serves_callbacks_on_its_loop_thread(emu: Emulator, tmp_path
 def test_a_new_receiver_url_is_the_same_job(emu: Emulator, tmp_path: Path) -> None:
     async def main() -> None:
         async with _client(emu, tmp_path / "w") as client:
-            first = await client.submit("same video", duration=4, resolution="480p",
-                                        callback_url="http://127.0.0.1:1/seedance-callback/a")  # fmt: skip
-            again = await client.submit("same video", duration=4, resolution="480p",
-                                        callback_url="http://127.0.0.1:2/seedance-callback/b")  # fmt: skip
+            first = await client.submit(
+                "same video",
+                duration=4,
+                resolution="480p",
+                callback_url="http://127.0.0.1:1/seedance-callback/a",
+            )
+            again = await client.submit(
+                "same video",
+                duration=4,
+                resolution="480p",
+                callback_url="http://127.0.0.1:2/seedance-callback/b",
+            )
             assert again.id == first.id
             await first.wait_async(20)
 

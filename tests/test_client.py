@@ -32,8 +32,12 @@ def creates(emu: Emulator) -> int:
 def decode(path: Path) -> dict[str, Any]:
     with av.open(str(path)) as c:
         v = c.streams.video[0]
-        info = {"width": v.codec_context.width, "height": v.codec_context.height,
-                "fps": float(v.average_rate), "audio": len(c.streams.audio)}  # fmt: skip
+        info = {
+            "width": v.codec_context.width,
+            "height": v.codec_context.height,
+            "fps": float(v.average_rate),
+            "audio": len(c.streams.audio),
+        }
         info["frames"] = sum(1 for _ in c.decode(video=0))
     return info
 
@@ -108,8 +112,14 @@ def test_invalid_request_is_raised_before_any_call(client: sd.Client, emulator: 
 
 
 def test_text_to_video_with_audio(client: sd.Client) -> None:
-    job = client.generate("A paper boat drifts down a rain-soaked street", duration=4,
-                          resolution="480p", ratio="16:9", seed=11, timeout=60)  # fmt: skip
+    job = client.generate(
+        "A paper boat drifts down a rain-soaked street",
+        duration=4,
+        resolution="480p",
+        ratio="16:9",
+        seed=11,
+        timeout=60,
+    )
     assert isinstance(job, sd.Job) and job.id and job.task_id and job.task_id.startswith("cgt-")
     assert_video(job, "16:9", "480p", 4, audio=True)
     assert job.provider == "emulator" and job.model == "seedance-2.0" and job.seed == 11
@@ -122,8 +132,9 @@ def test_text_to_video_with_audio(client: sd.Client) -> None:
 
 
 def test_text_to_video_silent_1_0(client: sd.Client) -> None:
-    job = client.submit("a lighthouse at night", model=M10, duration=2, resolution="480p",
-                        ratio="9:16")  # fmt: skip
+    job = client.submit(
+        "a lighthouse at night", model=M10, duration=2, resolution="480p", ratio="9:16"
+    )
     assert job.status in ("queued", "running")
     assert job.wait(timeout=60) is job
     assert_video(job, "9:16", "480p", 2, audio=False)
@@ -132,8 +143,15 @@ def test_text_to_video_silent_1_0(client: sd.Client) -> None:
 
 def test_first_frame_from_a_local_png(client: sd.Client, tmp_path: Path) -> None:
     png = write_png(tmp_path / "start.png", (600, 600), (250, 20, 20))
-    job = client.generate("the red square starts to spin", first_frame=png, duration=4,
-                          resolution="480p", ratio="1:1", generate_audio=False, timeout=60)  # fmt: skip
+    job = client.generate(
+        "the red square starts to spin",
+        first_frame=png,
+        duration=4,
+        resolution="480p",
+        ratio="1:1",
+        generate_audio=False,
+        timeout=60,
+    )
     assert_video(job, "1:1", "480p", 4, audio=False)
     assert job.request.mode == "first_frame" and job.request.first_frame.path == str(png.resolve())
     with av.open(str(job.video_path)) as c:
@@ -147,9 +165,17 @@ def test_first_and_last_frame_with_last_frame_out(client: sd.Client, tmp_path: P
 
     a = write_png(tmp_path / "a.png", (800, 450), (10, 200, 10))
     b = write_png(tmp_path / "b.png", (800, 450), (10, 10, 200))
-    job = client.generate("green fades into blue", first_frame=a, last_frame=b, duration=4,
-                          resolution="480p", ratio="16:9", return_last_frame=True,
-                          generate_audio=False, timeout=60)  # fmt: skip
+    job = client.generate(
+        "green fades into blue",
+        first_frame=a,
+        last_frame=b,
+        duration=4,
+        resolution="480p",
+        ratio="16:9",
+        return_last_frame=True,
+        generate_audio=False,
+        timeout=60,
+    )
     assert job.request.mode == "first_last"
     assert_video(job, "16:9", "480p", 4, audio=False)
     frame = job.last_frame_path
@@ -162,14 +188,24 @@ def test_multimodal_references_with_data_url_and_uploaded_asset(
     client: sd.Client, emulator: Emulator, tmp_path: Path
 ) -> None:
     clip = write_video(tmp_path / "ref.mp4", 2.5, 24, (640, 640))
-    r = httpx.post(emulator.base_url + "/emulator/assets", content=clip.read_bytes(),
-                   headers={"Content-Type": "video/mp4"}, params={"filename": "ref.mp4"})  # fmt: skip
+    r = httpx.post(
+        emulator.base_url + "/emulator/assets",
+        content=clip.read_bytes(),
+        headers={"Content-Type": "video/mp4"},
+        params={"filename": "ref.mp4"},
+    )
     assert r.status_code == 200, r.text
     asset = r.json()["url"]
     assert asset.startswith("asset://")
-    job = client.generate("[Image 1] dances to the rhythm of [Video 1]",
-                          images=[png_data_url((500, 500))], videos=[asset], duration=5,
-                          resolution="480p", ratio="4:3", timeout=60)  # fmt: skip
+    job = client.generate(
+        "[Image 1] dances to the rhythm of [Video 1]",
+        images=[png_data_url((500, 500))],
+        videos=[asset],
+        duration=5,
+        resolution="480p",
+        ratio="4:3",
+        timeout=60,
+    )
     assert job.request.mode == "reference"
     assert_video(job, "4:3", "480p", 5, audio=True)
     sent = json.loads(job.video_path.with_suffix(".json").read_text())["request"]
@@ -179,8 +215,9 @@ def test_multimodal_references_with_data_url_and_uploaded_asset(
 # ----------------------------------------------------------------------------- never pay twice
 
 
-def test_same_request_twice_is_one_job_and_one_create(client: sd.Client, emulator: Emulator,
-                                                      tmp_path: Path) -> None:  # fmt: skip
+def test_same_request_twice_is_one_job_and_one_create(
+    client: sd.Client, emulator: Emulator, tmp_path: Path
+) -> None:
     before = creates(emulator)
     params = {"model": M10, "duration": 2, "resolution": "480p", "seed": 42}
     one = client.submit("a lantern floats up", **params)
@@ -215,8 +252,10 @@ def test_a_different_parameter_is_a_different_job(client: sd.Client, emulator: E
 
 
 def test_jobs_history_newest_first(client: sd.Client) -> None:
-    submitted = [client.submit(f"history item {i}", model=M10, duration=2, resolution="480p")
-                 for i in range(3)]  # fmt: skip
+    submitted = [
+        client.submit(f"history item {i}", model=M10, duration=2, resolution="480p")
+        for i in range(3)
+    ]
     history = client.jobs()
     assert [j.id for j in history] == [j.id for j in reversed(submitted)]
     assert [j.request.prompt for j in history] == [
@@ -244,8 +283,12 @@ def test_output_moderation_fails_the_job(client: sd.Client) -> None:
     assert job.error.code in str(info.value) and job.id in str(info.value)
     assert job.finished_at is not None
     # the ledger keeps it; asking again does not pay again
-    assert client.submit("a harmless scene [[moderation]]", model=M10, duration=2,
-                         resolution="480p").id == job.id  # fmt: skip
+    assert (
+        client.submit(
+            "a harmless scene [[moderation]]", model=M10, duration=2, resolution="480p"
+        ).id
+        == job.id
+    )
 
 
 def test_expired_task(client: sd.Client) -> None:
@@ -289,8 +332,10 @@ def test_cancel_a_queued_task(slow_queue: Emulator, tmp_path: Path) -> None:
         assert job.status == "cancelled"
         with pytest.raises(sd.JobFailed, match="cancelled"):
             job.wait(timeout=10)
-        r = httpx.get(f"{slow_queue.base_url}/api/v3/contents/generations/tasks/{job.task_id}",
-                      headers={"Authorization": "Bearer any"})  # fmt: skip
+        r = httpx.get(
+            f"{slow_queue.base_url}/api/v3/contents/generations/tasks/{job.task_id}",
+            headers={"Authorization": "Bearer any"},
+        )
         assert r.json()["status"] == "cancelled"
         deletes = {
             r: n for r, n in slow_queue.stats()["requests"].items() if r.startswith("DELETE")
@@ -332,19 +377,38 @@ def test_provider_400_surfaces_with_its_code(client: sd.Client, emulator: Emulat
     assert creates(emulator) == before
 
 
-def test_key_hygiene(keyed: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture,
-                     capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_key_hygiene(
+    keyed: Emulator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     caplog.set_level(logging.DEBUG)
     workdir = tmp_path / "w"
     with sd.Client(**client_kwargs(keyed, workdir, api_key=KEY)) as c:
-        job = c.generate("a quiet harbour", model=M10, duration=2, resolution="480p",
-                         return_last_frame=True, timeout=60)  # fmt: skip
+        job = c.generate(
+            "a quiet harbour",
+            model=M10,
+            duration=2,
+            resolution="480p",
+            return_last_frame=True,
+            timeout=60,
+        )
         failed = c.submit("oops [[moderation]]", model=M10, duration=2, resolution="480p")
         with pytest.raises(sd.JobFailed) as info:
             failed.wait(timeout=60)
-        texts = [repr(c), str(c), repr(job), str(job), repr(job.request), str(info.value),
-                 repr(info.value), json.dumps(job.raw), repr(c.preview("x", model=M10, duration=2)),
-                 repr(c.jobs())]  # fmt: skip
+        texts = [
+            repr(c),
+            str(c),
+            repr(job),
+            str(job),
+            repr(job.request),
+            str(info.value),
+            repr(info.value),
+            json.dumps(job.raw),
+            repr(c.preview("x", model=M10, duration=2)),
+            repr(c.jobs()),
+        ]
     for text in texts:
         assert KEY not in text, text
     ledger = workdir / "ledger.sqlite"
@@ -366,8 +430,13 @@ def test_key_hygiene(keyed: Emulator, tmp_path: Path, caplog: pytest.LogCaptureF
 def test_async_client_await_job(aclient: sd.AsyncClient, run: Any) -> None:
     async def scenario() -> tuple[sd.Job, sd.Job]:
         async with aclient:
-            job = await aclient.submit("an origami crane unfolds", model=M10, duration=2,
-                                       resolution="480p", return_last_frame=True)  # fmt: skip
+            job = await aclient.submit(
+                "an origami crane unfolds",
+                model=M10,
+                duration=2,
+                resolution="480p",
+                return_last_frame=True,
+            )
             assert job.status in ("queued", "running")
             done = await job
             history = await aclient.jobs()
@@ -385,8 +454,9 @@ def test_async_client_await_job(aclient: sd.AsyncClient, run: Any) -> None:
 def test_async_generate(aclient: sd.AsyncClient, run: Any) -> None:
     async def scenario() -> sd.Job:
         async with aclient:
-            return await aclient.generate("a candle flickers", model=M10, duration=2,
-                                          resolution="480p", timeout=60)  # fmt: skip
+            return await aclient.generate(
+                "a candle flickers", model=M10, duration=2, resolution="480p", timeout=60
+            )
 
     job = run(scenario())
     assert_video(job, "16:9", "480p", 2, audio=False)
@@ -472,13 +542,18 @@ def test_unknown_provider_is_a_configuration_error(tmp_path: Path) -> None:
 def test_rounds_that_learn_nothing_write_nothing(tmp_path: Path) -> None:
     # a status read that changes nothing leaves the ledger row alone (no per-round write of
     # every tracked job, and no lease renewal while the lease has most of its term left)
-    with Emulator(tmp_path / "emu", queued_seconds=2.0, running_seconds=0.3) as emu, \
-            sd.Client(**client_kwargs(emu, tmp_path / "w", poll=sd.PollPolicy(0.1, 0.1))) as client:  # fmt: skip
+    with (
+        Emulator(tmp_path / "emu", queued_seconds=2.0, running_seconds=0.3) as emu,
+        sd.Client(**client_kwargs(emu, tmp_path / "w", poll=sd.PollPolicy(0.1, 0.1))) as client,
+    ):
         job = client.submit("a quiet queue", duration=4, resolution="480p")
 
         def reads() -> int:
-            return sum(n for route, n in emu.stats()["requests"].items()
-                       if route.startswith("GET /api/v3/contents/generations/tasks"))  # fmt: skip
+            return sum(
+                n
+                for route, n in emu.stats()["requests"].items()
+                if route.startswith("GET /api/v3/contents/generations/tasks")
+            )
 
         deadline = time.monotonic() + 10
         while '"status"' not in ((client.ledger.get(job.id) or {}).get("raw_json") or ""):

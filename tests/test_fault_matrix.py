@@ -156,11 +156,19 @@ async def _settle(jobs: list[sd.Job], deadline: float) -> None:
 def _run_row(row: Row, root: Path) -> Figures:
     key = "sk-matrix-" + secrets.token_hex(12)
     work, state = root / "work", root / "emulator"
-    emu = Emulator(state, api_key=key, queued_seconds=0.2, running_seconds=0.4,
-                   faults=row.spec + (",seed=11" if ";" in row.spec else ";seed=11")).start()  # fmt: skip
+    emu = Emulator(
+        state,
+        api_key=key,
+        queued_seconds=0.2,
+        running_seconds=0.4,
+        faults=row.spec + (",seed=11" if ";" in row.spec else ";seed=11"),
+    ).start()
     keep = _Keep()
-    watched = [logging.getLogger("seedance_nb"), logging.getLogger("httpx"),
-               logging.getLogger("httpcore")]  # fmt: skip
+    watched = [
+        logging.getLogger("seedance_nb"),
+        logging.getLogger("httpx"),
+        logging.getLogger("httpcore"),
+    ]
     levels = [lg.level for lg in watched]
     for lg in watched:
         lg.addHandler(keep)
@@ -173,10 +181,13 @@ def _run_row(row: Row, root: Path) -> Figures:
 
         async def main() -> list[sd.Job]:
             client = sd.AsyncClient(
-                provider=row.provider, api_key=key, base_url=emu.base_url + prefix,
-                workdir=work, request_timeout=REQUEST_TIMEOUT,
+                provider=row.provider,
+                api_key=key,
+                base_url=emu.base_url + prefix,
+                workdir=work,
+                request_timeout=REQUEST_TIMEOUT,
                 poll=sd.PollPolicy(0.5, 4.0) if row.callbacks else None,
-            )  # fmt: skip
+            )
             async with client:
                 extra: dict[str, Any] = {}
                 if row.callbacks:
@@ -185,8 +196,12 @@ def _run_row(row: Row, root: Path) -> Figures:
 
                 async def one(i: int) -> sd.Job | None:
                     try:
-                        return await client.submit(f"fault matrix {row.name} request {i}",
-                                                   duration=4, resolution="480p", **extra)  # fmt: skip
+                        return await client.submit(
+                            f"fault matrix {row.name} request {i}",
+                            duration=4,
+                            resolution="480p",
+                            **extra,
+                        )
                     except sd.UnknownOutcomeError as exc:
                         texts.extend([str(exc), repr(exc)])
                         return exc.job
@@ -222,8 +237,12 @@ def _run_row(row: Row, root: Path) -> Figures:
                 continue
             path = work / "videos" / f"{job.id}.mp4"
             served = emu.service.file_path(task, "video.mp4")
-            if job.status == "succeeded" and path.exists() and served is not None \
-                    and path.read_bytes() == served.read_bytes():  # fmt: skip
+            if (
+                job.status == "succeeded"
+                and path.exists()
+                and served is not None
+                and path.read_bytes() == served.read_bytes()
+            ):
                 figures.succeeded += 1
             else:
                 figures.videos_lost += 1

@@ -51,11 +51,21 @@ def _prompts(tag: str) -> list[str]:
 def _kernel(
     emu: Emulator, workdir: Path, prompts: list[str], timeout: float = 60.0
 ) -> subprocess.Popen[str]:
-    args = {"key": KEY, "base": emu.base_url + "/api/v3", "workdir": str(workdir),
-            "prompts": prompts, "timeout": timeout}  # fmt: skip
+    args = {
+        "key": KEY,
+        "base": emu.base_url + "/api/v3",
+        "workdir": str(workdir),
+        "prompts": prompts,
+        "timeout": timeout,
+    }
     env = {k: v for k, v in os.environ.items() if not k.endswith("API_KEY")}
-    return subprocess.Popen([sys.executable, "-c", KERNEL, json.dumps(args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-c", KERNEL, json.dumps(args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _until(what: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -85,8 +95,13 @@ def _kill(proc: subprocess.Popen[str]) -> None:
 def _rerun(emu: Emulator, workdir: Path, prompts: list[str]) -> tuple[list[sd.Job], list[float]]:
     """The user restarts the kernel and runs the same cell again; also returns the seconds
     each job left by the dead kernel took to be driven again (``recovery_seconds``)."""
-    with sd.Client(provider="emulator", api_key=KEY, base_url=emu.base_url + "/api/v3",
-                   workdir=workdir, request_timeout=3.0) as client:  # fmt: skip
+    with sd.Client(
+        provider="emulator",
+        api_key=KEY,
+        base_url=emu.base_url + "/api/v3",
+        workdir=workdir,
+        request_timeout=3.0,
+    ) as client:
         jobs = [client.submit(p, duration=4, resolution="480p") for p in prompts]
         for job in jobs:
             job.wait(90)
@@ -107,15 +122,24 @@ def _figures(name: str, emu: Emulator, workdir: Path, jobs: list[sd.Job]) -> dic
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
         rows = db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
     sightings = sum(p.read_bytes().count(KEY.encode()) for p in workdir.rglob("*") if p.is_file())
-    return {"row": name, "provider": "ark", "jobs": len(jobs), "upstream_tasks": len(tasks),
-            "adopted": len({j.task_id for j in jobs}), "videos_lost": lost,
-            "stuck": sum(not j.done for j in jobs), "ledger_rows": rows,
-            "ledger_integrity": integrity, "key_sightings": sightings,
-            "tasks_per_request": len(tasks) / len(jobs)}  # fmt: skip
+    return {
+        "row": name,
+        "provider": "ark",
+        "jobs": len(jobs),
+        "upstream_tasks": len(tasks),
+        "adopted": len({j.task_id for j in jobs}),
+        "videos_lost": lost,
+        "stuck": sum(not j.done for j in jobs),
+        "ledger_rows": rows,
+        "ledger_integrity": integrity,
+        "key_sightings": sightings,
+        "tasks_per_request": len(tasks) / len(jobs),
+    }
 
 
-def _rerun_and_check(name: str, emu: Emulator, workdir: Path, prompts: list[str],
-                     fault_matrix: list, **extra: Any) -> None:  # fmt: skip
+def _rerun_and_check(
+    name: str, emu: Emulator, workdir: Path, prompts: list[str], fault_matrix: list, **extra: Any
+) -> None:
     """Run the cell again, record the row's figures in the matrix report, then hold them to
     the guarantees (recorded first, so a failing row still shows in the report)."""
     jobs, recovered = _rerun(emu, workdir, prompts)
@@ -131,8 +155,9 @@ def _rerun_and_check(name: str, emu: Emulator, workdir: Path, prompts: list[str]
 
 @pytest.fixture
 def emu(tmp_path: Path):
-    emulator = Emulator(tmp_path / "emu", api_key=KEY, queued_seconds=0.5, running_seconds=2.0,
-                        faults=None).start()  # fmt: skip
+    emulator = Emulator(
+        tmp_path / "emu", api_key=KEY, queued_seconds=0.5, running_seconds=2.0, faults=None
+    ).start()
     yield emulator
     emulator.stop()
 

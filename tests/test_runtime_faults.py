@@ -45,9 +45,12 @@ def _creates(emu: Emulator) -> int:
 
 def _client(emu: Emulator, workdir: Path, transport: httpx.AsyncBaseTransport) -> sd.AsyncClient:
     return sd.AsyncClient(
-        provider="emulator", base_url=emu.base_url + "/api/v3", workdir=workdir,
-        http_client=httpx.AsyncClient(transport=transport), request_timeout=3.0,
-    )  # fmt: skip
+        provider="emulator",
+        base_url=emu.base_url + "/api/v3",
+        workdir=workdir,
+        http_client=httpx.AsyncClient(transport=transport),
+        request_timeout=3.0,
+    )
 
 
 def test_lost_create_answer_is_reconciled_not_resent(emu: Emulator, tmp_path: Path) -> None:
@@ -122,8 +125,12 @@ def test_a_video_over_the_size_cap_fails_the_job_instead_of_filling_the_disk(
     emu: Emulator, tmp_path: Path
 ) -> None:
     async def main() -> sd.Job:
-        client = sd.AsyncClient(provider="emulator", base_url=emu.base_url + "/api/v3",
-                                workdir=tmp_path / "w", max_download_bytes=10_000)  # fmt: skip
+        client = sd.AsyncClient(
+            provider="emulator",
+            base_url=emu.base_url + "/api/v3",
+            workdir=tmp_path / "w",
+            max_download_bytes=10_000,
+        )
         async with client:
             job = await client.submit("too big to keep", duration=4, resolution="480p")
             with pytest.raises(sd.JobFailed):
@@ -141,11 +148,16 @@ def test_a_video_over_the_size_cap_fails_the_job_instead_of_filling_the_disk(
 def test_listings_that_leave_a_task_out_do_not_end_the_job(tmp_path: Path) -> None:
     # three batched reads in a row answer "{}": that proves nothing about the task, which is
     # asked for alone instead; before, three such answers ended the job as TaskNotFound
-    emu = Emulator(tmp_path / "emu", queued_seconds=0.5, running_seconds=1.5,
-                   faults="status-partial*4").start()  # fmt: skip
+    emu = Emulator(
+        tmp_path / "emu", queued_seconds=0.5, running_seconds=1.5, faults="status-partial*4"
+    ).start()
     try:
-        client = sd.Client(provider="emulator", base_url=emu.base_url + "/api/v3",
-                           workdir=tmp_path / "w", poll=sd.PollPolicy(0.1, 0.1))  # fmt: skip
+        client = sd.Client(
+            provider="emulator",
+            base_url=emu.base_url + "/api/v3",
+            workdir=tmp_path / "w",
+            poll=sd.PollPolicy(0.1, 0.1),
+        )
         with client:
             job = client.submit("left out of the listing", duration=4, resolution="480p")
             assert job.wait(30).status == "succeeded" and job.video_path is not None
@@ -214,8 +226,9 @@ class ListingRecorder(httpx.AsyncBaseTransport):
                 await self._meet(entry)
                 if len(ids) == 1:
                     entry.outcome = 400
-                    return httpx.Response(400, json={"error": {"code": "InvalidParameter",
-                                                               "message": "refused once"}})  # fmt: skip
+                    return httpx.Response(
+                        400, json={"error": {"code": "InvalidParameter", "message": "refused once"}}
+                    )
                 await asyncio.sleep(self.late)
             response = await self.inner.handle_async_request(request)
             await response.aread()
@@ -269,13 +282,18 @@ def test_a_round_reads_its_listings_side_by_side_and_one_failure_backs_off_the_r
 
     async def run() -> tuple[list[tuple[str, str, float]], list[tuple[str, bool, Any]]]:
         client = sd.AsyncClient(
-            provider="emulator", base_url=emu.base_url + "/api/v3", workdir=tmp_path / "w",
-            http_client=httpx.AsyncClient(transport=recorder), poll=sd.PollPolicy(0.2, 0.5),
-        )  # fmt: skip
+            provider="emulator",
+            base_url=emu.base_url + "/api/v3",
+            workdir=tmp_path / "w",
+            http_client=httpx.AsyncClient(transport=recorder),
+            poll=sd.PollPolicy(0.2, 0.5),
+        )
         async with client:
             # [[fail]]: no render runs in the background
-            jobs = [await client.submit(f"crowd {i} [[fail]]", duration=4, resolution="480p")
-                    for i in range(crowd)]  # fmt: skip
+            jobs = [
+                await client.submit(f"crowd {i} [[fail]]", duration=4, resolution="480p")
+                for i in range(crowd)
+            ]
             await asyncio.wait_for(recorder.read_again.wait(), 60)
             await asyncio.wait_for(recorder.next_round.wait(), 60)
             return list(client.recoveries), [(j.status, j.done, j.error) for j in jobs]

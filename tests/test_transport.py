@@ -48,15 +48,29 @@ def test_secret_never_prints_itself() -> None:
 # ----------------------------------------------------------------------------- base URL policy
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8642/api/v3", "http://localhost:1/api/v3",
-                                 "http://[::1]:9/api/v3", "http://127.0.0.2/x",
-                                 "http://emu.localhost:5/api"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8642/api/v3",
+        "http://localhost:1/api/v3",
+        "http://[::1]:9/api/v3",
+        "http://127.0.0.2/x",
+        "http://emu.localhost:5/api",
+    ],
+)
 def test_plain_http_with_a_key_is_fine_on_loopback(url: str) -> None:
     assert check_base_url(url + "/", has_key=True) == url
 
 
-@pytest.mark.parametrize("url", ["http://ark.example.com/api/v3", "http://10.0.0.8/api/v3",
-                                 "http://192.168.1.2:8080", "http://localhost.evil.com/x"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://ark.example.com/api/v3",
+        "http://10.0.0.8/api/v3",
+        "http://192.168.1.2:8080",
+        "http://localhost.evil.com/x",
+    ],
+)
 def test_plain_http_with_a_key_is_refused_elsewhere(url: str) -> None:
     with pytest.raises(
         errors.ConfigurationError, match="refusing to send an API key over plain http"
@@ -132,8 +146,13 @@ def session(handler: Handler, attempts: int = 4) -> tuple[ProviderHTTP, list[htt
         return handler(request)
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(record))
-    http = ProviderHTTP(ARK, "https://ark.example.com/api/v3", Secret(KEY), client=client,
-                        retry=RetryPolicy(attempts=attempts, base_delay=0.001, max_delay=0.01))  # fmt: skip
+    http = ProviderHTTP(
+        ARK,
+        "https://ark.example.com/api/v3",
+        Secret(KEY),
+        client=client,
+        retry=RetryPolicy(attempts=attempts, base_delay=0.001, max_delay=0.01),
+    )
     return http, seen
 
 
@@ -143,8 +162,9 @@ def sequence(*responses: httpx.Response) -> Handler:
 
 
 def err(status: int, code: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.Response(status, json={"error": {"code": code, "message": f"{code} happened"}},
-                          headers=headers or {})  # fmt: skip
+    return httpx.Response(
+        status, json={"error": {"code": code, "message": f"{code} happened"}}, headers=headers or {}
+    )
 
 
 def call(http: ProviderHTTP, c: HttpCall) -> Any:
@@ -167,11 +187,18 @@ def test_headers_carry_the_key_only_in_authorization() -> None:
     assert str(req.url) == "https://ark.example.com/api/v3/contents/generations/tasks/cgt-1"
 
 
-@pytest.mark.parametrize("status,code", [(503, "ServerOverloaded"), (429, "RateLimitExceeded"),
-                                         (500, "InternalServiceError")])  # fmt: skip
+@pytest.mark.parametrize(
+    "status,code",
+    [(503, "ServerOverloaded"), (429, "RateLimitExceeded"), (500, "InternalServiceError")],
+)
 def test_reads_retry_on_429_and_5xx(status: int, code: str) -> None:
-    http, seen = session(sequence(err(status, code), err(status, code),
-                                  httpx.Response(200, json={"id": "cgt-1", "status": "running"})))  # fmt: skip
+    http, seen = session(
+        sequence(
+            err(status, code),
+            err(status, code),
+            httpx.Response(200, json={"id": "cgt-1", "status": "running"}),
+        )
+    )
     assert call(http, GET)["status"] == "running"
     assert len(seen) == 3 and http.requests_sent == 3
 
@@ -194,16 +221,25 @@ def test_reads_give_up_after_the_attempts_with_the_typed_error() -> None:
 
 
 def test_reads_honour_retry_after() -> None:
-    http, seen = session(sequence(err(429, "RateLimitExceeded", {"Retry-After": "0"}),
-                                  httpx.Response(200, json={"ok": True})))  # fmt: skip
+    http, seen = session(
+        sequence(
+            err(429, "RateLimitExceeded", {"Retry-After": "0"}),
+            httpx.Response(200, json={"ok": True}),
+        )
+    )
     assert call(http, GET) == {"ok": True} and len(seen) == 2
     assert RetryPolicy().delay(0, 3.0) == 3.0 and RetryPolicy().delay(0, 999.0) == 120.0
     assert 0.25 <= RetryPolicy(base_delay=0.5).delay(0, None) <= 0.5
 
 
-@pytest.mark.parametrize("status,code,cls", [(503, "ServerOverloaded", errors.ServerError),
-                                             (429, "RateLimitExceeded", errors.RateLimitError),
-                                             (500, "InternalServiceError", errors.ServerError)])  # fmt: skip
+@pytest.mark.parametrize(
+    "status,code,cls",
+    [
+        (503, "ServerOverloaded", errors.ServerError),
+        (429, "RateLimitExceeded", errors.RateLimitError),
+        (500, "InternalServiceError", errors.ServerError),
+    ],
+)
 def test_creates_are_never_retried(status: int, code: str, cls: type[errors.APIError]) -> None:
     http, seen = session(sequence(err(status, code), httpx.Response(200, json={"id": "cgt-2"})))
     with pytest.raises(cls) as info:
@@ -238,13 +274,16 @@ def test_reads_recover_from_a_dropped_connection() -> None:
     assert call(http, GET) == {"id": "cgt-1"} and len(seen) == 2
 
 
-@pytest.mark.parametrize("status,code,cls", [
-    (400, "InvalidParameter", errors.APIError),
-    (401, "AuthenticationError", errors.AuthenticationError),
-    (402, "insufficient_quota", errors.InsufficientQuotaError),
-    (403, "AccessDenied", errors.PermissionDeniedError),
-    (404, "InvalidEndpointOrModel.NotFound", errors.NotFoundError),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "status,code,cls",
+    [
+        (400, "InvalidParameter", errors.APIError),
+        (401, "AuthenticationError", errors.AuthenticationError),
+        (402, "insufficient_quota", errors.InsufficientQuotaError),
+        (403, "AccessDenied", errors.PermissionDeniedError),
+        (404, "InvalidEndpointOrModel.NotFound", errors.NotFoundError),
+    ],
+)
 def test_client_errors_are_mapped_and_not_retried(
     status: int, code: str, cls: type[errors.APIError]
 ) -> None:
@@ -297,8 +336,9 @@ def test_an_endless_body_is_cut_off_at_the_cap_not_read_whole() -> None:
 
 
 def test_a_huge_announced_body_is_refused_before_reading() -> None:
-    http, _ = session(lambda r: httpx.Response(
-        200, headers={"content-length": str(10**12)}, content=b"{}"))  # fmt: skip
+    http, _ = session(
+        lambda r: httpx.Response(200, headers={"content-length": str(10**12)}, content=b"{}")
+    )
     with pytest.raises(errors.BadResponseError, match="announced a 1,000,000,000,000-byte body"):
         call(http, GET)
 
