@@ -63,7 +63,7 @@ def make_file(path: Path, size: int) -> str:
 async def _ours(url: str, dest: Path) -> int:
     import httpx
 
-    from seedance_nb.download import download
+    from seedance_nb.engine.downloader import download
 
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0),
                                  follow_redirects=True, trust_env=False) as client:  # fmt: skip
@@ -107,7 +107,7 @@ async def _raw_sync(url: str, dest: Path) -> int:
 def child(kind: str, url: str, dest: str) -> None:
     import httpx  # noqa: F401  (imported before the baseline RSS reading, for both sides)
 
-    import seedance_nb.download  # noqa: F401
+    import seedance_nb.engine.downloader  # noqa: F401
 
     fn = {"ours": _ours, "raw": _raw, "rawsync": _raw_sync, "resume": _ours_resume}[kind]
     reset_peak_rss()

@@ -124,7 +124,7 @@ async def _sleep_until(loop: asyncio.AbstractEventLoop, at: float) -> None:
 
 async def run_ours(fleet: Fleet) -> dict[str, Any]:
     import seedance_nb as sd
-    from seedance_nb.runtime import PollPolicy, default_policy
+    from seedance_nb.engine.client import PollPolicy, default_policy
 
     real = default_policy(emulated=False)
     policy = PollPolicy(real.min_interval * fleet.scale, real.max_interval * fleet.scale,

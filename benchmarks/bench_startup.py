@@ -90,7 +90,7 @@ def notebook_bytes(videos: int, display: str) -> dict[str, Any]:
 
 def _fill(ledger: Any, n: int) -> list[str]:
     """Bulk-insert ``n`` realistic finished jobs in one transaction; their request hashes."""
-    from seedance_nb.ledger import new_job_id
+    from seedance_nb.engine.ledger import new_job_id
 
     request = json.dumps({"model": "seedance-2.0", "prompt": "x" * 200, "duration": 5,
                           "resolution": "720p", "ratio": "16:9", "images": []})  # fmt: skip
@@ -105,9 +105,11 @@ def _fill(ledger: Any, n: int) -> list[str]:
                      f"prompt {i} " + "y" * 80, request, f"cgt-{i}", "succeeded", "done", 1.0, raw,
                      None, None, i, f"/w/videos/{i}.mp4", None, None, None, now + i, now + i,
                      now + i, now + i + 60))  # fmt: skip
-    columns = ("id route provider request_hash tier model_id prompt request_json task_id status "
-               "phase progress raw_json usage_json error_json seed video_path last_frame_path "
-               "owner lease_until create_sent_at created_at updated_at finished_at").split()
+    columns = (
+        "id route provider request_hash tier model_id prompt request_json task_id status "
+        "phase progress raw_json usage_json error_json seed video_path last_frame_path "
+        "owner lease_until create_sent_at created_at updated_at finished_at"
+    ).split()
     marks = ",".join("?" * len(columns))
     with ledger._tx() as db:  # named columns: the ledger may grow new ones
         db.executemany(f"INSERT INTO jobs ({','.join(columns)}) VALUES ({marks})", rows)
@@ -115,7 +117,7 @@ def _fill(ledger: Any, n: int) -> list[str]:
 
 
 def ledger_lookups(n: int, lookups: int) -> dict[str, Any]:
-    from seedance_nb.ledger import Ledger
+    from seedance_nb.engine.ledger import Ledger
 
     folder = scratch("ledger")
     try:

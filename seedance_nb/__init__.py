@@ -13,9 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from . import catalog
-from .assets import Asset
-from .callbacks import CallbackReceiver
 from .client import Client
+from .engine.assets import Asset
+from .engine.callbacks import CallbackReceiver
+from .engine.client import AsyncClient, PollPolicy
+from .engine.job import Job
 from .errors import (
     APIConnectionError,
     APIError,
@@ -36,10 +38,8 @@ from .errors import (
     UnknownOutcomeError,
     WaitTimeout,
 )
-from .job import Job
+from .providers.task import TaskError, TaskState, Usage
 from .request import SeedanceWarning, VideoRequest
-from .runtime import AsyncClient, PollPolicy
-from .task import TaskError, TaskState, Usage
 
 __version__ = "0.1.0"
 

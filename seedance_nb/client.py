@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .assets import Asset
-from .callbacks import CallbackReceiver
+from .engine.assets import Asset
 from .engine.bridge import LoopThread
-from .job import Job
+from .engine.callbacks import CallbackReceiver
+from .engine.client import AsyncClient, PollPolicy
+from .engine.job import Job
 from .request import VideoRequest
-from .runtime import AsyncClient, PollPolicy
 
 T = TypeVar("T")
 

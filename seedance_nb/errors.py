@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 
 class JobLike(Protocol):
-    """What an error reads of a :class:`~seedance_nb.job.Job`: errors sit below every other
+    """What an error reads of a :class:`~seedance_nb.engine.job.Job`: errors sit below every other
     module, so they name the job's shape instead of importing it."""
 
     @property

@@ -18,8 +18,8 @@ from conftest import png_bytes, write_png
 
 import seedance_nb as sd
 from seedance_nb import catalog
-from seedance_nb.assets import Asset, register_asset, sniff_content_type
 from seedance_nb.emulator import Emulator
+from seedance_nb.engine.assets import Asset, register_asset, sniff_content_type
 from seedance_nb.errors import (
     APIError,
     AuthenticationError,

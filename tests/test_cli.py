@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from seedance_nb import catalog, cli, params
-from seedance_nb.config import EMULATOR_NOTICE
+from seedance_nb import catalog, cli
+from seedance_nb.engine.settings import EMULATOR_NOTICE
+from seedance_nb.request import schema as params
 
 KEY_ENVS = sorted({env for p in catalog.PROVIDERS.values() for env in p.key_env})
 CHEAP = ["--duration", "4", "--resolution", "480p"]  # 40,176 tokens ≈ $0.28 on seedance-2.0

@@ -18,7 +18,7 @@ from conftest import FAST, client_kwargs, png_data_url, write_png, write_video
 import seedance_nb as sd
 from seedance_nb import catalog
 from seedance_nb.emulator import Emulator
-from seedance_nb.task import TaskError, Usage
+from seedance_nb.providers.task import TaskError, Usage
 
 KEY = "sk-DISTINCTIVE-c0ffee-4b1d-key-value-9931"
 WRONG_KEY = "sk-WRONG-ALSO-DISTINCTIVE-77ab-0042"

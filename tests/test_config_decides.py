@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 import seedance_nb.emulator as emulator
-from seedance_nb import catalog, config, errors
-from seedance_nb.runtime import AsyncClient
+from seedance_nb import catalog, errors
+from seedance_nb.engine import settings as config
+from seedance_nb.engine.client import AsyncClient
 
 URL = "http://127.0.0.1:9"
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from seedance_nb import catalog, errors
+from seedance_nb.engine.http import ProviderHTTP, RetryPolicy, Secret, build_httpx_request
 from seedance_nb.providers import dialect_for
 from seedance_nb.request import build_request
-from seedance_nb.transport import ProviderHTTP, RetryPolicy, Secret, build_httpx_request
 
 ARK = catalog.PROVIDERS["ark"]
 VOLC = catalog.PROVIDERS["volcengine"]

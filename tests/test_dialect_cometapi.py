@@ -16,11 +16,11 @@ from PIL import Image
 
 from seedance_nb import errors
 from seedance_nb.catalog import PROVIDERS
+from seedance_nb.engine.http import ProviderHTTP, RetryPolicy, Secret, build_httpx_request
 from seedance_nb.providers import dialect_for
 from seedance_nb.providers.cometapi import CometAPIDialect
+from seedance_nb.providers.task import TaskError
 from seedance_nb.request import VideoRequest, build_request
-from seedance_nb.task import TaskError
-from seedance_nb.transport import ProviderHTTP, RetryPolicy, Secret, build_httpx_request
 
 PROVIDER = PROVIDERS["cometapi"]
 BASE = PROVIDER.base_url

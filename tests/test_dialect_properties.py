@@ -19,7 +19,7 @@ from seedance_nb import errors
 from seedance_nb.catalog import PROVIDERS
 from seedance_nb.providers import dialect_for
 from seedance_nb.providers.base import Dialect
-from seedance_nb.task import STATUSES, TaskState
+from seedance_nb.providers.task import STATUSES, TaskState
 
 DIALECTS = ("ark", "volcengine", "orcarouter", "cometapi", "evolink", "seedance2ink")
 

@@ -10,10 +10,10 @@ import pytest
 
 from seedance_nb import errors
 from seedance_nb.catalog import PROVIDERS
+from seedance_nb.engine.http import build_httpx_request
 from seedance_nb.providers import dialect_for
 from seedance_nb.providers.ark import ArkDialect
 from seedance_nb.request import build_request
-from seedance_nb.transport import build_httpx_request
 
 VOLC = PROVIDERS["volcengine"]
 BYTEPLUS_IDS = [offer.model_id for offer in PROVIDERS["ark"].offers.values()]

@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from seedance_nb import params as P
 from seedance_nb.emulator import Emulator
 from seedance_nb.jupyter import runner
 from seedance_nb.jupyter.form import Form, form
+from seedance_nb.request import schema as P
 
 T = TypeVar("T")
 

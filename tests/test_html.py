@@ -20,7 +20,7 @@ from conftest import write_video
 
 from seedance_nb import catalog
 from seedance_nb import display as h
-from seedance_nb.job import Job
+from seedance_nb.engine.job import Job
 from seedance_nb.request import build_request
 
 PROMPT = (
@@ -71,7 +71,7 @@ def make_job(
         "id": "job_0123456789ab",
         "provider": provider,
         "status": status if status != "unknown" else "queued",
-        "phase": phase or ("unknown" if status == "unknown" else "done" if done else "polling"),
+        "phase": phase or ("unknown" if status == "unknown" else "done" if done else "tracking"),
         "task_id": "cgt-1",
         "created_at": now - elapsed,
         "finished_at": now if done else None,

@@ -11,9 +11,9 @@ the engine because the engine may start it. Every import counts: at module level
 functions and under ``if TYPE_CHECKING:`` (relative imports resolved).
 
 Cycles are checked on module-level and function-level imports. Imports under ``TYPE_CHECKING``
-are left out of the cycle check only (never out of the layer check): ``job`` ⇄ ``runtime``,
-``callbacks`` ⇄ ``runtime`` and ``display`` ⇄ ``job`` name each other for type hints only, which
-runs nothing at import time; untangling Job from AsyncClient is the redesign's next step.
+are left out of the cycle check only (never out of the layer check): a module may name another
+for type hints only (``engine.job`` and ``engine.client``, ``display`` and ``engine.job``), which
+runs nothing at import time.
 """
 
 from __future__ import annotations
@@ -44,19 +44,15 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.catalog.providers": "catalog",
     "seedance_nb.catalog.table": "catalog",
     "seedance_nb.catalog.tiers": "catalog",
-    "seedance_nb.params": "request",
-    "seedance_nb.request": "request",
-    "seedance_nb.media": "request",
-    "seedance_nb.prompt": "request",
-    "seedance_nb.task": "providers",
     "seedance_nb.request.schema": "request",
+    "seedance_nb.request": "request",
+    "seedance_nb.request.media": "request",
+    "seedance_nb.request.prompt": "request",
+    "seedance_nb.providers.task": "providers",
     "seedance_nb.request.model": "request",
     "seedance_nb.request.checks": "request",
     "seedance_nb.request.limits": "request",
     "seedance_nb.request.urls": "request",
-    "seedance_nb.request.media": "request",
-    "seedance_nb.request.prompt": "request",
-    "seedance_nb.providers.task": "providers",
     "seedance_nb.providers": "providers",
     "seedance_nb.providers.base": "providers",
     "seedance_nb.providers.ark": "providers",
@@ -88,33 +84,25 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.emulator.server": "emulator",
     "seedance_nb.emulator.service": "emulator",
     "seedance_nb.emulator.store": "emulator",
-    "seedance_nb.runtime": "engine",
-    "seedance_nb.job": "engine",
-    "seedance_nb.ledger": "engine",
-    "seedance_nb.transport": "engine",
-    "seedance_nb.config": "engine",
-    "seedance_nb.download": "engine",
-    "seedance_nb.callbacks": "engine",
-    "seedance_nb.assets": "engine",
+    "seedance_nb.engine.client": "engine",
+    "seedance_nb.engine.job": "engine",
+    "seedance_nb.engine.ledger": "engine",
+    "seedance_nb.engine.http": "engine",
+    "seedance_nb.engine.settings": "engine",
+    "seedance_nb.engine.downloader": "engine",
+    "seedance_nb.engine.callbacks": "engine",
+    "seedance_nb.engine.assets": "engine",
     "seedance_nb.display": "engine",
     "seedance_nb.display.files": "engine",
     "seedance_nb.display.job_view": "engine",
     "seedance_nb.display.style": "engine",
     "seedance_nb.display.words": "engine",
     "seedance_nb.engine": "engine",
-    "seedance_nb.engine.settings": "engine",
-    "seedance_nb.engine.http": "engine",
-    "seedance_nb.engine.ledger": "engine",
-    "seedance_nb.engine.downloader": "engine",
-    "seedance_nb.engine.callbacks": "engine",
-    "seedance_nb.engine.assets": "engine",
-    "seedance_nb.engine.job": "engine",
     "seedance_nb.engine.state": "engine",
     "seedance_nb.engine.leases": "engine",
     "seedance_nb.engine.creator": "engine",
     "seedance_nb.engine.scheduler": "engine",
     "seedance_nb.engine.bridge": "engine",
-    "seedance_nb.engine.client": "engine",
     "seedance_nb.client": "faces",
     "seedance_nb.cli": "faces",
     "seedance_nb.cli.__main__": "faces",
@@ -381,29 +369,34 @@ def test_a_planted_upward_import_is_reported() -> None:
     assert [p for p in problems if p.startswith(str(planted))] == [
         f"{planted}: catalog layer imports faces layer"
     ]
-    typed = Edge("seedance_nb.errors", "seedance_nb.job", 1, TYPE_CHECKING)
+    typed = Edge("seedance_nb.errors", "seedance_nb.engine.job", 1, TYPE_CHECKING)
     assert layer_violations([typed], LAYER_OF) == [f"{typed}: base layer imports engine layer"]
     entry = Edge("seedance_nb", "seedance_nb.jupyter.magic", 1, MODULE)
     assert layer_violations([entry], LAYER_OF) == []
 
 
 def test_a_planted_cycle_is_reported_and_type_checking_edges_are_not_cycles() -> None:
-    down = Edge("seedance_nb.params", "seedance_nb.request", 1, MODULE)
-    up = Edge("seedance_nb.request", "seedance_nb.params", 9, FUNCTION)
-    via = Edge("seedance_nb.request", "seedance_nb.prompt", 2, MODULE)
-    back = Edge("seedance_nb.prompt", "seedance_nb.params", 3, MODULE)
+    down = Edge("seedance_nb.a_schema", "seedance_nb.b_request", 1, MODULE)
+    up = Edge("seedance_nb.b_request", "seedance_nb.a_schema", 9, FUNCTION)
+    via = Edge("seedance_nb.b_request", "seedance_nb.c_prompt", 2, MODULE)
+    back = Edge("seedance_nb.c_prompt", "seedance_nb.a_schema", 3, MODULE)
     assert cycles([down, up]) == [
-        ["seedance_nb.params", "seedance_nb.request", "seedance_nb.params"]
+        ["seedance_nb.a_schema", "seedance_nb.b_request", "seedance_nb.a_schema"]
     ]
     assert cycles([down, via, back]) == [
-        ["seedance_nb.params", "seedance_nb.request", "seedance_nb.prompt", "seedance_nb.params"]
+        [
+            "seedance_nb.a_schema",
+            "seedance_nb.b_request",
+            "seedance_nb.c_prompt",
+            "seedance_nb.a_schema",
+        ]
     ]
-    hint = Edge("seedance_nb.request", "seedance_nb.params", 9, TYPE_CHECKING)
+    hint = Edge("seedance_nb.b_request", "seedance_nb.a_schema", 9, TYPE_CHECKING)
     assert cycles([down, hint]) == []
 
 
 def test_a_planted_emulator_import_is_reported() -> None:
-    planted = Edge("seedance_nb.emulator.store", "seedance_nb.runtime", 4, FUNCTION)
+    planted = Edge("seedance_nb.emulator.store", "seedance_nb.engine.client", 4, FUNCTION)
     ok = [
         Edge("seedance_nb.emulator.store", "seedance_nb.catalog", 1, MODULE),
         Edge("seedance_nb.emulator.server", "seedance_nb.emulator.store", 1, MODULE),

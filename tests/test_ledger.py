@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from seedance_nb.ledger import SCHEMA, Ledger
+from seedance_nb.engine.ledger import SCHEMA, Ledger
 
 _CLAIM: dict[str, Any] = {
     "route": "r",

@@ -18,9 +18,10 @@ from IPython.utils.capture import capture_output
 from shell_support import htmls, run, texts
 
 import seedance_nb as sd
-from seedance_nb import config, params
+from seedance_nb.engine import settings as config
 from seedance_nb.jupyter import runner
 from seedance_nb.jupyter.magic import Seedance
+from seedance_nb.request import schema as params
 
 
 @pytest.fixture()

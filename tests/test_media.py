@@ -10,7 +10,7 @@ import pytest
 from conftest import png_bytes, png_data_url, wav_bytes
 
 from seedance_nb.errors import InvalidRequest
-from seedance_nb.media import MediaRef, guess_mime, probe_av, probe_image, resolve_media
+from seedance_nb.request.media import MediaRef, guess_mime, probe_av, probe_image, resolve_media
 
 
 def resolve(value: Any, kind: str = "image", **kw: Any) -> MediaRef:

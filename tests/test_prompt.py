@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seedance_nb.prompt import lint_references, normalize_prompt, parse_references
+from seedance_nb.request.prompt import lint_references, normalize_prompt, parse_references
 
 
 def test_parse_finds_every_reference_in_order() -> None:

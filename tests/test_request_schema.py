@@ -83,16 +83,16 @@ def test_an_unknown_keyword_is_a_type_error_naming_it() -> None:
 
 
 def test_old_module_names_are_the_new_modules() -> None:
-    import seedance_nb.media
-    import seedance_nb.params
-    import seedance_nb.prompt
-    import seedance_nb.task
+    import seedance_nb.providers.task
+    import seedance_nb.request.media
+    import seedance_nb.request.prompt
+    import seedance_nb.request.schema
     from seedance_nb.providers import task
     from seedance_nb.request import media, prompt
 
-    assert seedance_nb.params is schema
-    assert seedance_nb.media is media and seedance_nb.prompt is prompt
-    assert seedance_nb.task is task
+    assert seedance_nb.request.schema is schema
+    assert seedance_nb.request.media is media and seedance_nb.request.prompt is prompt
+    assert seedance_nb.providers.task is task
     assert seedance_nb.VideoRequest is VideoRequest
 
 

@@ -318,3 +318,53 @@ def test_a_round_reads_its_listings_side_by_side_and_one_failure_backs_off_the_r
     assert set(jobs) == {("queued", False, None)}
     (status_recovery,) = [dt for _job, step, dt in recoveries if step == "status"]
     assert status_recovery >= 0.5
+
+
+class _HoldFirstListing(httpx.AsyncBaseTransport):
+    """Holds the first status listing's answer until told: a round in flight."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.held = asyncio.Event()
+        self.go = asyncio.Event()
+        self.armed = True
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if self.armed and request.method == "GET" and "filter.task_ids" in str(request.url):
+            self.armed = False
+            await response.aread()
+            self.held.set()
+            await self.go.wait()
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_a_round_answer_read_before_a_cancel_does_not_undo_it(tmp_path: Path) -> None:
+    """A listing read while the task was queued, landing after the user's cancel settled the
+    job, must not turn the cancelled job back into a queued one."""
+    emu = Emulator(state_dir=tmp_path / "emu", queued_seconds=600).start()
+    transport = _HoldFirstListing()
+
+    async def main() -> tuple[str, bool]:
+        async with sd.AsyncClient(
+            provider="emulator",
+            base_url=emu.base_url + "/api/v3",
+            workdir=tmp_path / "w",
+            http_client=httpx.AsyncClient(transport=transport),
+            poll=sd.PollPolicy(0.2, 0.5),
+        ) as client:
+            job = await client.submit("a held round", duration=4, resolution="480p")
+            await asyncio.wait_for(transport.held.wait(), 10)
+            await job.cancel_async()
+            assert job.status == "cancelled" and job.done
+            transport.go.set()
+            await asyncio.sleep(1.0)  # the held round lands, and a later one may run
+            return job.status, job.done
+
+    try:
+        assert asyncio.run(main()) == ("cancelled", True)
+    finally:
+        emu.stop()

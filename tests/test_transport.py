@@ -14,8 +14,7 @@ import httpx
 import pytest
 
 from seedance_nb import catalog, errors
-from seedance_nb.providers import HttpCall, dialect_for
-from seedance_nb.transport import (
+from seedance_nb.engine.http import (
     USER_AGENT,
     ProviderHTTP,
     RetryPolicy,
@@ -25,6 +24,7 @@ from seedance_nb.transport import (
     decode_json,
     is_loopback,
 )
+from seedance_nb.providers import HttpCall, dialect_for
 
 KEY = "sk-live-TRANSPORT-do-not-print-7f3a"
 ARK = dialect_for(catalog.PROVIDERS["ark"])

@@ -10,8 +10,8 @@ import re
 
 import httpx
 
+from seedance_nb.engine.http import build_httpx_request
 from seedance_nb.providers.base import HttpCall
-from seedance_nb.transport import build_httpx_request
 
 
 def _boundary(request: httpx.Request) -> str:

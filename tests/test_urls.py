@@ -16,8 +16,8 @@ from conftest import png_data_url
 
 from seedance_nb import catalog
 from seedance_nb.errors import InvalidRequest
-from seedance_nb.media import resolve_media, url_problem
 from seedance_nb.request import build_request
+from seedance_nb.request.media import resolve_media, url_problem
 
 PROVIDERS = sorted(catalog.PROVIDERS)
 GOOD = "https://cdn.example.com/ok.png"

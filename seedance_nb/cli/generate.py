@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .. import params
-from ..config import ProviderChoice, choose_provider
+from ..engine.settings import ProviderChoice, choose_provider
 from ..errors import InvalidRequest, JobFailed, UnknownOutcomeError
 from ..request import VideoRequest, build_request
+from ..request import schema as params
 from .ledger_views import job_from_row
 from .output import Output, Refused, follow, job_data, redacted, ways_out_lines, workdir_of
 from .parser import CONFIRM_ENV, DEFAULT_CONFIRM_USD
@@ -22,7 +22,7 @@ from .parser import CONFIRM_ENV, DEFAULT_CONFIRM_USD
 if TYPE_CHECKING:
     import argparse
 
-    from ..job import Job
+    from ..engine.job import Job
 
 
 def run_generate(args: argparse.Namespace, out: Output) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import choose_provider
+from ..engine.settings import choose_provider
 from ..errors import JobFailed, SeedanceError
 from .ledger_views import get_row, job_from_row, open_ledger
 from .output import Output, Refused, follow, job_data, ways_out_lines, workdir_of
@@ -57,7 +57,7 @@ def run_cancel(args: argparse.Namespace, out: Output) -> int:
 
 
 def run_resume(args: argparse.Namespace, out: Output) -> int:
-    from ..ledger import ACTIVE_PHASES
+    from ..engine.ledger import ACTIVE_PHASES
 
     workdir = workdir_of(args)
     ledger = open_ledger(workdir)

@@ -21,8 +21,8 @@ from .output import (
 if TYPE_CHECKING:
     import argparse
 
-    from ..job import Job
-    from ..ledger import Ledger
+    from ..engine.job import Job
+    from ..engine.ledger import Ledger
 
 
 class _Detached:
@@ -32,14 +32,14 @@ class _Detached:
 
 
 def open_ledger(workdir: Path) -> Ledger | None:
-    from ..ledger import Ledger
+    from ..engine.ledger import Ledger
 
     path = workdir / "ledger.sqlite"
     return Ledger(path) if path.exists() else None
 
 
 def job_from_row(row: dict[str, Any]) -> Job:
-    from ..job import Job
+    from ..engine.job import Job
 
     request = VideoRequest.model_validate(json.loads(row["request_json"]))
     return Job(cast(Any, _Detached()), row, request)

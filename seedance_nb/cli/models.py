@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import catalog
-from ..config import choose_provider
+from ..engine.settings import choose_provider
 from .output import Output
 
 if TYPE_CHECKING:

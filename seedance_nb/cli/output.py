@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..config import default_workdir
+from ..engine.settings import default_workdir
 from ..errors import SeedanceError
 
 if TYPE_CHECKING:
     import argparse
 
-    from ..job import Job
+    from ..engine.job import Job
 
 
 class Refused(SeedanceError):

@@ -1,12 +1,13 @@
-"""The whole command line; the request options come from :mod:`seedance_nb.params`."""
+"""The whole command line; the request options come from :mod:`seedance_nb.request.schema`."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
 
-from .. import catalog, params
-from ..config import DEFAULT_WORKDIR
+from .. import catalog
+from ..engine.settings import DEFAULT_WORKDIR
+from ..request import schema as params
 
 CONFIRM_ENV = "SEEDANCE_CONFIRM_USD"
 DEFAULT_CONFIRM_USD = 1.0
@@ -32,7 +33,7 @@ def _provider_help() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The whole command line; the request options come from :mod:`seedance_nb.params`."""
+    """The whole command line; the request options come from :mod:`seedance_nb.request.schema`."""
     parser = argparse.ArgumentParser(
         prog="seedance-nb",
         description="Seedance video generation from a shell: generate, inspect the ledger, "

@@ -1,6 +1,6 @@
 """HTML and text for a job: plain strings, no IPython import, so ``Job._repr_html_`` stays cheap.
 
-It sits in the engine layer, next to :mod:`seedance_nb.job`, so a job can show itself without
+It sits in the engine layer, next to :mod:`seedance_nb.engine.job`, so a job can show itself without
 importing the Jupyter face; :mod:`seedance_nb.jupyter.html` re-exports it for the views.
 
 Parts: :mod:`.style` (colours that pass contrast in both JupyterLab themes, the error and

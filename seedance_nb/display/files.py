@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .. import catalog
 
 if TYPE_CHECKING:
-    from ..job import Job
+    from ..engine.job import Job
 
 DISPLAY_MODES = ("relative", "embed")
 POSTER_WIDTH = 320

@@ -19,7 +19,7 @@ from .style import (
 from .words import done_summary, emulated, eta_text, settings_text, short_prompt
 
 if TYPE_CHECKING:
-    from ..job import Job
+    from ..engine.job import Job
 
 
 def _copy_button(prompt: str) -> str:

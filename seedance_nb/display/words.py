@@ -10,7 +10,7 @@ from .. import catalog
 from .files import delivered_size, shown_path
 
 if TYPE_CHECKING:
-    from ..job import Job
+    from ..engine.job import Job
 
 
 # words ----------------------------------------------------------------------------------

@@ -79,8 +79,8 @@ Emulator-only endpoints
 renders, callbacks, fired faults); ``POST /emulator/assets`` (raw body, its ``Content-Type``,
 optional ``?filename=``) → ``{"id": "asset-…", "url": "asset://asset-…"}``: use the url in
 ``content[]`` and the renderer reads the stored bytes. From Python,
-``await seedance_nb.assets.register_asset(emu.base_url, "frame.png")`` makes that POST and
-returns an :class:`~seedance_nb.assets.Asset` to pass as a reference.
+``await seedance_nb.engine.assets.register_asset(emu.base_url, "frame.png")`` makes that POST and
+returns an :class:`~seedance_nb.engine.assets.Asset` to pass as a reference.
 
 Bad input
 ---------

@@ -28,7 +28,7 @@ from ..errors import (
     BadResponseError,
     InvalidRequest,
 )
-from ..media import Asset
+from ..request.media import Asset
 
 if TYPE_CHECKING:
     import httpx

@@ -25,7 +25,7 @@ from .. import errors
 if TYPE_CHECKING:
     from .client import AsyncClient
 
-log = logging.getLogger("seedance_nb.callbacks")
+log = logging.getLogger("seedance_nb.engine.callbacks")
 
 MAX_CALLBACK_BYTES = 1024 * 1024  # a status body is a few KB
 HEADER_TIMEOUT = 10.0

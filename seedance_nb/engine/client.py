@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 
 from .. import errors
-from ..params import check_names, params_of
 from ..providers import HttpCall, dialect_for
 from ..request import VideoRequest, build_request
+from ..request.schema import check_names, params_of
 from .assets import Asset, register_asset
 from .bridge import run_now
 from .callbacks import CallbackReceiver

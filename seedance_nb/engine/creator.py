@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 
 from .. import errors
+from ..providers.task import TaskState
 from ..request import VideoRequest
-from ..task import TaskState
 from .job import Job, Phase
 from .leases import LEASE_RENEW_SECONDS, Leases
 from .state import EngineState

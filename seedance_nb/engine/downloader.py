@@ -19,7 +19,7 @@ import httpx
 
 from .. import errors
 from ..errors import DownloadCapExceeded, DownloadError
-from ..task import TaskState
+from ..providers.task import TaskState
 from .job import Job, Phase
 from .leases import LEASE_RENEW_SECONDS, Leases
 from .state import EngineState

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import catalog
 from ..errors import JobFailed, WaitTimeout
-from ..task import TaskError, Usage
+from ..providers.task import TaskError, Usage
 from .bridge import run_on
 
 if TYPE_CHECKING:

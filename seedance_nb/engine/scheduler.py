@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from .. import errors
-from ..task import TERMINAL, TaskState
+from ..providers.task import TERMINAL, TaskState
 from .creator import Creator
 from .downloader import Downloader
 from .job import Job, Phase
@@ -233,6 +233,11 @@ class Scheduler:
         now = asyncio.get_running_loop().time()
         with self.state.ledger.batch():
             for job in mine:
+                if job.phase != Phase.TRACKING:
+                    # settled (a cancel's own read) or downloading while the round was out:
+                    # the round's older answer must not undo that
+                    self.next_poll.pop(job.id, None)
+                    continue
                 state = states.get(str(job.task_id))
                 if retry is not None:
                     self.next_poll[job.id] = now + retry

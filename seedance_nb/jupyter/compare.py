@@ -19,7 +19,7 @@ from .runner import PendingJob, get_client, run_sync
 from .view import TaskView, launch
 
 if TYPE_CHECKING:
-    from ..job import Job
+    from ..engine.job import Job
 
 _PLAY_ALL_JS = (
     "this.closest('.seedance-compare').querySelectorAll('video')"

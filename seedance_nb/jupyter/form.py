@@ -1,6 +1,6 @@
 """``sd.form()``: an ipywidgets form for one request, with a widget for every parameter.
 
-The widgets are generated from :data:`seedance_nb.params.PARAMS`, the same declaration the
+The widgets are generated from :data:`seedance_nb.request.schema.PARAMS`, the same declaration the
 Python API, the CLI and the magic use, so the form offers every request parameter: closed
 sets as dropdowns that follow the chosen model's offer, switches, numbers and text, uploads
 (or a path / URL) for media, ``KEY=VALUE`` pairs for provider options. A parameter the offer
@@ -21,8 +21,8 @@ from typing import Any
 
 from .. import catalog
 from ..errors import InvalidRequest, SeedanceError
-from ..params import PARAMS, Param, parse_option
-from ..prompt import lint_references
+from ..request.prompt import lint_references
+from ..request.schema import PARAMS, Param, parse_option
 from . import html as h
 from .form_widgets import (
     MAIN,

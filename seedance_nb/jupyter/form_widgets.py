@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from .. import catalog
-from ..params import BY_NAME, PARAMS, Param
+from ..request.schema import BY_NAME, PARAMS, Param
 
 # the first screen; every other parameter sits under "More parameters"
 MAIN = (

@@ -14,13 +14,13 @@ import html
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..params import params_of
+from ..request.schema import params_of
 from . import html as h
 from .runner import on_client_loop
 
 if TYPE_CHECKING:
-    from ..job import Job
-    from ..runtime import AsyncClient
+    from ..engine.client import AsyncClient
+    from ..engine.job import Job
 
 # marks in the text table and colours in the HTML one (the roles of html.PALETTE, as the task
 # view uses them): an ended row is told at a glance; a cancel is the user's own act, not red

@@ -2,7 +2,7 @@
 
 ``%load_ext seedance_nb`` registers the magic and a ``Seedance`` configurable, so defaults are
 set with ``%config Seedance.model = "seedance-2.0-fast"`` (traits: model, provider, workdir,
-display, wait). The request options are generated from :mod:`seedance_nb.params`, the one
+display, wait). The request options are generated from :mod:`seedance_nb.request.schema`, the one
 declaration the CLI and the form read too. The cell validates at once, then hands the submit
 to the client's loop and returns; a live task view in the cell follows the job.
 
@@ -20,21 +20,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from IPython.core.displaypub import DisplayPublisher
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 from traitlets import Bool, Enum, Unicode
 from traitlets.config.configurable import Configurable
 
-from .. import catalog, params
+from .. import catalog
 from ..errors import SeedanceError
+from ..request import schema as params
 from . import html as h
 from .magic_lines import LineCommands, Unknown
 from .magic_options import COMMANDS, HELP, with_options
 from .render import show_error, show_notice
 from .runner import get_client
-from .view import TaskView, launch
+from .view import TaskView, can_update_displays, launch
 
 __all__ = ["COMMANDS", "Seedance", "load_ipython_extension"]
 
@@ -82,8 +82,7 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
         """Whether displays can be redrawn in place (a kernel's publisher, a capture); the
         plain publisher of terminal IPython prints every update again, so there the tables
         are painted once."""
-        pub = getattr(self.shell, "display_pub", None)
-        return pub is not None and type(pub) is not DisplayPublisher
+        return can_update_displays(self.shell)
 
     def _has_widgets(self) -> bool:
         return getattr(self.shell, "kernel", None) is not None
@@ -175,7 +174,7 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register the magic and its configurable; notices become a muted line in the cell."""
-    from .. import config
+    from ..engine import settings as config
 
     magics = Seedance(shell=ipython, parent=ipython)
     ipython.register_magics(magics)

@@ -15,8 +15,9 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.display import display
 
-from .. import catalog, params
+from .. import catalog
 from ..errors import ConfigurationError, SeedanceError
+from ..request import schema as params
 from . import html as h
 from .history import HistoryView
 from .magic_options import COMMANDS, COMMANDS_TEXT
@@ -118,7 +119,7 @@ class LineCommands:
         ns = self.shell.user_ns if self.shell is not None else {}
         if ref.isidentifier() and ref in ns and not isinstance(ns[ref], str):
             value = ns[ref]
-            from ..job import Job
+            from ..engine.job import Job
             from .compare import Comparison
             from .runner import PendingJob
 

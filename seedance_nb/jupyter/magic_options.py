@@ -1,5 +1,5 @@
 """The ``%%seedance`` options and help text: the request parameters come from
-:mod:`seedance_nb.params` (the one declaration the CLI and the form read too), then the
+:mod:`seedance_nb.request.schema` (the one declaration the CLI and the form read too), then the
 magic's own."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from IPython.core.magic_arguments import (
     magic_arguments,
 )
 
-from .. import catalog, params
+from .. import catalog
+from ..request import schema as params
 
 COMMANDS = ("history", "status", "cancel", "resubmit", "models", "config")
 COMMANDS_TEXT = "history [N] | status | cancel JOB | resubmit JOB | models [PROVIDER] | config"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..prompt import KIND_LABEL, lint_references, parse_references
+from ..request.prompt import KIND_LABEL, lint_references, parse_references
 from . import html as h
 
 # The kind shows as the chip's border (a non-text mark: 3:1 in both JupyterLab themes); the

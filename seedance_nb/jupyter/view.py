@@ -28,7 +28,7 @@ from .. import catalog
 from . import html as h
 
 if TYPE_CHECKING:
-    from ..job import Job
+    from ..engine.job import Job
     from .runner import PendingJob
 
 NEW_TAKE_TIP = "Send the same request again as a new take (force=True: a new task, billed again)"
@@ -317,7 +317,7 @@ class TaskView:
 
     def new_take(self) -> PendingJob | None:
         """The same request again with ``force=True``, in a new view below this one."""
-        from ..params import params_of
+        from ..request.schema import params_of
 
         job = self.job
         if job is None:

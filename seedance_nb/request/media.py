@@ -1,7 +1,7 @@
 """Reference media: where it comes from, what it is, and how it travels on the wire.
 
 A reference is a URL, a ``data:`` URL, an ``asset://`` id, a local path, raw bytes, a
-Pillow image or an :class:`Asset` (what :func:`seedance_nb.assets.register_asset` returns; a
+Pillow image or an :class:`Asset` (what :func:`seedance_nb.engine.assets.register_asset` returns; a
 plain value, so it lives here with the other references). URLs are checked for what no server
 could use (whitespace or control characters, an unclosed IPv6 bracket, no host, a bad
 port), and local files are probed (Pillow for images, PyAV for video and audio), so that a
