@@ -90,6 +90,20 @@ class APIError(SeedanceError):
             text += f" (request id {request_id})"
         super().__init__(text)
 
+    def as_type(self, cls: type[APIError], *, code: str | None = None) -> APIError:
+        """The same answer as a more specific error class (a dialect that learns from the
+        body, not the status, that this is e.g. a NotFoundError)."""
+        return cls(
+            self.message,
+            status_code=self.status_code,
+            code=code or self.code,
+            request_id=self.request_id,
+            provider=self.provider,
+            param=self.param,
+            retry_after=self.retry_after,
+            body=self.body,
+        )
+
     @property
     def retryable(self) -> bool:
         """Whether the same call may succeed later (rate limits, overload, server faults)."""

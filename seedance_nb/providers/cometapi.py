@@ -187,16 +187,7 @@ class CometAPIDialect(Dialect):
         err = super().parse_error(status, body, headers)
         words = {(err.code or "").lower(), err.message.strip().lower()}
         if words & _NOT_FOUND_CODES:
-            return errors.NotFoundError(
-                err.message,
-                status_code=err.status_code,
-                code=err.code or "task_not_exist",
-                request_id=err.request_id,
-                provider=err.provider,
-                param=err.param,
-                retry_after=err.retry_after,
-                body=err.body,
-            )
+            return err.as_type(errors.NotFoundError, code=err.code or "task_not_exist")
         return err
 
 

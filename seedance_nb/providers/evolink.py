@@ -171,16 +171,7 @@ class EvoLinkDialect(Dialect):
         cls = _CODE_CLASS.get((err.code or "").lower())
         if cls is None or type(err) is cls:
             return err
-        return cls(
-            err.message,
-            status_code=err.status_code,
-            code=err.code,
-            request_id=err.request_id,
-            provider=err.provider,
-            param=err.param,
-            retry_after=err.retry_after,
-            body=err.body,
-        )
+        return err.as_type(cls)
 
 
 def _task_error(data: dict[str, Any]) -> TaskError | None:

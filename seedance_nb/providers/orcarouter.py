@@ -137,7 +137,7 @@ class OrcaRouterDialect(Dialect):
         """Kling-style ``{code, message}`` bodies; ``task_not_exist`` means an unknown id."""
         err = super().parse_error(status, body, headers)
         if (err.code or "").lower() in _NOT_FOUND_CODES:
-            return _retype(err, errors.NotFoundError)
+            return err.as_type(errors.NotFoundError)
         return err
 
 
@@ -147,20 +147,7 @@ def _envelope_error(provider: str, envelope: dict[str, Any]) -> errors.APIError:
     message = envelope.get("message")
     text = str(message)[:300] if message not in (None, "") else f"code {code}"
     err = api_error(provider, 200, code, text, body=envelope)  # quota codes → quota error
-    return _retype(err, errors.NotFoundError) if code.lower() in _NOT_FOUND_CODES else err
-
-
-def _retype(err: errors.APIError, cls: type[errors.APIError]) -> errors.APIError:
-    return cls(
-        err.message,
-        status_code=err.status_code,
-        code=err.code,
-        request_id=err.request_id,
-        provider=err.provider,
-        param=err.param,
-        retry_after=err.retry_after,
-        body=err.body,
-    )
+    return err.as_type(errors.NotFoundError) if code.lower() in _NOT_FOUND_CODES else err
 
 
 DIALECT = OrcaRouterDialect

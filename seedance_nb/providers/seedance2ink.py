@@ -151,16 +151,7 @@ class Seedance2InkDialect(Dialect):
         err = super().parse_error(status, body, headers)
         words = f"{err.code or ''} {err.message}".lower()
         if status != 404 and ("not found" in words or "not_found" in words):
-            return errors.NotFoundError(
-                err.message,
-                status_code=err.status_code,
-                code=err.code,
-                request_id=err.request_id,
-                provider=err.provider,
-                param=err.param,
-                retry_after=err.retry_after,
-                body=err.body,
-            )
+            return err.as_type(errors.NotFoundError)
         return err
 
 
