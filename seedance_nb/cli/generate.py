@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ..engine.ledger import same_request
 from ..engine.settings import ProviderChoice, choose_provider
 from ..errors import InvalidRequest, JobFailed, UnknownOutcomeError
 from ..request import VideoRequest, build_request
@@ -117,14 +118,9 @@ def _reusable(
     db = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30.0)
     db.row_factory = sqlite3.Row
     try:
-        row = db.execute(
-            "SELECT * FROM jobs WHERE route=? AND request_hash=? AND phase!='rejected' "
-            "ORDER BY created_at DESC LIMIT 1",
-            (choice.route, request.digest(choice.route)),
-        ).fetchone()
+        return same_request(db, choice.route, request.digest(choice.route))
     finally:
         db.close()
-    return dict(row) if row else None
 
 
 def _threshold(args: argparse.Namespace) -> float:

@@ -80,6 +80,17 @@ def stored(key: str, value: Any) -> Any:
     return value
 
 
+def same_request(db: sqlite3.Connection, route: str, request_hash: str) -> dict[str, Any] | None:
+    """The newest job for this request on this route that was not refused (a refused create
+    was never paid, so it does not count): what "the same request returns the same job" finds."""
+    row = db.execute(
+        "SELECT * FROM jobs WHERE route=? AND request_hash=? AND phase!='rejected' "
+        "ORDER BY created_at DESC LIMIT 1",
+        (route, request_hash),
+    ).fetchone()
+    return dict(row) if row is not None else None
+
+
 def new_job_id() -> str:
     return "job_" + uuid.uuid4().hex[:12]
 
@@ -172,13 +183,9 @@ class Ledger:
         now = time.time()
         with self._tx() as db:
             if not force:
-                row = db.execute(
-                    "SELECT * FROM jobs WHERE route=? AND request_hash=? AND phase!='rejected' "
-                    "ORDER BY created_at DESC LIMIT 1",
-                    (route, request_hash),
-                ).fetchone()
-                if row is not None:
-                    return dict(row), False
+                found = same_request(db, route, request_hash)
+                if found is not None:
+                    return found, False
             job_id = new_job_id()
             db.execute(
                 "INSERT INTO jobs (id, route, provider, request_hash, tier, model_id, prompt, "
