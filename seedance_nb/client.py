@@ -8,7 +8,7 @@ inside a running loop such as a notebook cell, without patching that loop.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from .engine.assets import Asset
 from .engine.bridge import LoopThread
@@ -16,8 +16,6 @@ from .engine.callbacks import CallbackReceiver
 from .engine.client import AsyncClient, PollPolicy
 from .engine.job import Job
 from .request import VideoRequest
-
-T = TypeVar("T")
 
 
 class Client:
@@ -31,10 +29,17 @@ class Client:
         workdir: str | Path | None = None,
         *,
         poll: PollPolicy | None = None,
+        max_download_bytes: int = 4 * 1024**3,
         request_timeout: float = 30.0,
     ) -> None:
         self._async = AsyncClient(
-            provider, api_key, base_url, workdir, poll=poll, request_timeout=request_timeout
+            provider,
+            api_key,
+            base_url,
+            workdir,
+            poll=poll,
+            max_download_bytes=max_download_bytes,
+            request_timeout=request_timeout,
         )
         self._thread = LoopThread()
 

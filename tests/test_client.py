@@ -635,3 +635,16 @@ def test_the_engine_never_assigns_a_jobs_row() -> None:
 def test_client_resume_uses_the_async_clients_public_resume() -> None:
     path = Path(sd.__file__).parent / "client.py"
     assert _private_uses(path, "_async") == []
+
+
+def test_the_sync_client_takes_every_setting_of_the_async_one(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """``Client`` had drifted from ``AsyncClient``: it lacked ``max_download_bytes``."""
+    import inspect
+
+    sync = set(inspect.signature(sd.Client.__init__).parameters) - {"self"}
+    asynchronous = set(inspect.signature(sd.AsyncClient.__init__).parameters) - {"self"}
+    assert asynchronous - sync == {"http_client"}  # an httpx.AsyncClient belongs to one loop
+    with sd.Client(**client_kwargs(emulator, tmp_path / "w"), max_download_bytes=1234) as client:
+        assert client.async_client.max_download_bytes == 1234
