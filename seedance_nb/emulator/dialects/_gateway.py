@@ -25,23 +25,11 @@ from ..media import MediaError, MediaInput
 from ..service import strip_triggers, triggers
 from ..store import TaskRecord
 from .ark_checks import closest_ratio
-from .base import DialectRoutes
+from .base import DialectError, DialectRoutes
 
 
-class Refusal(Exception):
+class Refusal(DialectError):
     """A request the gateway refuses: HTTP status, the gateway's code, a message."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        param: str = "",
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.param = status, code, message, param
-        self.headers = dict(headers or {})
 
 
 @dataclass

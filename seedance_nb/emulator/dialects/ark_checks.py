@@ -16,6 +16,7 @@ from typing import Any
 from ... import catalog
 from ..http_types import Response, json_response
 from ..media import MediaInput, url_problem
+from .base import DialectError
 
 DEFAULT_EXPIRES_AFTER = 172800
 _TYPES = {
@@ -36,20 +37,8 @@ _ROLES = {
 _KINDS = {"image_url": "image", "video_url": "video", "audio_url": "audio"}
 
 
-class ArkError(Exception):
+class ArkError(DialectError):
     """An Ark error answer: HTTP status, ``error.code``, message and offending ``param``."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        param: str = "",
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.param = status, code, message, param
-        self.headers = headers or {}
 
 
 def bad(param: str, message: str, code: str = "InvalidParameter") -> ArkError:

@@ -17,6 +17,23 @@ if TYPE_CHECKING:
 __all__ = ["DialectRoutes"]
 
 
+class DialectError(Exception):
+    """An error answer of a dialect: HTTP status, the provider's code, a message, the
+    offending parameter, and headers to send with it; each dialect renders its own envelope."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        param: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.param = status, code, message, param
+        self.headers = dict(headers or {})
+
+
 class DialectRoutes:
     """Base class of a mounted dialect: one instance per provider mount."""
 
