@@ -117,7 +117,6 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.jupyter.form": "faces",
     "seedance_nb.jupyter.form_widgets": "faces",
     "seedance_nb.jupyter.history": "faces",
-    "seedance_nb.jupyter.html": "faces",
     "seedance_nb.jupyter.magic": "faces",
     "seedance_nb.jupyter.magic_lines": "faces",
     "seedance_nb.jupyter.magic_options": "faces",

@@ -1,7 +1,7 @@
 """HTML and text for a job: plain strings, no IPython import, so ``Job._repr_html_`` stays cheap.
 
 It sits in the engine layer, next to :mod:`seedance_nb.engine.job`, so a job can show itself without
-importing the Jupyter face; :mod:`seedance_nb.jupyter.html` re-exports it for the views.
+importing the Jupyter face; the Jupyter views use it too.
 
 Parts: :mod:`.style` (colours that pass contrast in both JupyterLab themes, the error and
 notice lines), :mod:`.files` (poster frame, frame size, paths), :mod:`.words` (the text view,
@@ -23,7 +23,7 @@ from .files import (
 )
 from .job_view import job_html, progress_html, reuse_html, submitting_html
 from .style import (
-    _STATUS as _STATUS,  # for jupyter.html: the views colour a status the same way
+    _STATUS as _STATUS,  # the Jupyter views colour a status the same way
 )
 from .style import (
     FONT,

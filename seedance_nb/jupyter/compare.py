@@ -13,8 +13,8 @@ import time
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import display as h
 from ..errors import InvalidRequest, SeedanceError
-from . import html as h
 from .runner import PendingJob, get_client, run_sync
 from .view import TaskView, launch
 

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import catalog
+from .. import display as h
 from ..errors import InvalidRequest, SeedanceError
 from ..request.prompt import lint_references
 from ..request.schema import PARAMS, Param, parse_option
-from . import html as h
 from .form_widgets import (
     MAIN,
     PREFERRED,

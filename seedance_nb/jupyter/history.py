@@ -14,8 +14,8 @@ import html
 import time
 from typing import TYPE_CHECKING, Any
 
+from .. import display as h
 from ..request.schema import params_of
-from . import html as h
 from .runner import on_client_loop
 
 if TYPE_CHECKING:

@@ -27,9 +27,9 @@ from traitlets import Bool, Enum, Unicode
 from traitlets.config.configurable import Configurable
 
 from .. import catalog
+from .. import display as h
 from ..errors import SeedanceError
 from ..request import schema as params
-from . import html as h
 from .magic_lines import LineCommands, Unknown
 from .magic_options import COMMANDS, HELP, with_options
 from .render import show_error, show_notice

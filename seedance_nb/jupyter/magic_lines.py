@@ -16,9 +16,9 @@ from IPython.core.error import UsageError
 from IPython.display import display
 
 from .. import catalog
+from .. import display as h
 from ..errors import ConfigurationError, SeedanceError
 from ..request import schema as params
-from . import html as h
 from .history import HistoryView
 from .magic_options import COMMANDS, COMMANDS_TEXT
 from .render import show_error

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import display as h
 from ..request.prompt import KIND_LABEL, lint_references, parse_references
-from . import html as h
 
 # The kind shows as the chip's border (a non-text mark: 3:1 in both JupyterLab themes); the
 # chip's words stay in the theme's text colour on its surface colour.

@@ -7,7 +7,7 @@ from typing import Any
 
 from IPython.display import display
 
-from . import html as h
+from .. import display as h
 
 
 def error_bundle(

@@ -25,7 +25,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import catalog
-from . import html as h
+from .. import display as h
 
 if TYPE_CHECKING:
     from ..engine.job import Job
