@@ -23,6 +23,9 @@ from .files import (
 )
 from .job_view import job_html, progress_html, reuse_html, submitting_html
 from .style import (
+    _STATUS as _STATUS,  # the Jupyter views colour a status the same way
+)
+from .style import (
     FONT,
     MONO,
     PALETTE,
