@@ -91,6 +91,20 @@ def same_request(db: sqlite3.Connection, route: str, request_hash: str) -> dict[
     return dict(row) if row is not None else None
 
 
+def _enable_wal(db: sqlite3.Connection, seconds: float = 30.0) -> None:
+    """Switch a ledger to WAL. Two processes opening a new ledger at once can get "database
+    is locked" here without SQLite's busy handler being asked, so wait and try again."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def new_job_id() -> str:
     return "job_" + uuid.uuid4().hex[:12]
 
@@ -113,7 +127,7 @@ class Ledger:
             str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False
         )
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(self._db)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=30000")
         if background_checkpoints:
