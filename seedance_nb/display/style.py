@@ -41,7 +41,7 @@ _STATUS: dict[str, tuple[str, str]] = {
     "unknown": ("text", "⚠"),
 }
 # Videos fit the viewport: a 9:16 720p clip is 1280 px tall, a 1000 px window shows ~700.
-VIDEO_STYLE = "display:block;max-width:100%;max-height:480px;max-height:min(70vh,480px)"
+VIDEO_STYLE = "display:block;max-width:100%;max-height:min(70vh,480px)"
 
 
 # html pieces ------------------------------------------------------------------------------
@@ -86,9 +86,9 @@ def notice_line(text: str, *, kind: str = "info") -> str:
 
 
 def button_style() -> str:
-    """Inline style of a Jupyter widget button (ipywidgets' look, from JupyterLab's variables)."""
+    """Inline style of a Jupyter widget button (ipywidgets' look, from JupyterLab's variables).
+    Font and colour come from the view around it, which every caller sets."""
     return (
-        f"{FONT};background:{PALETTE['surface']};color:{PALETTE['text']};border:0;"
-        "border-radius:2px;padding:0 10px;height:28px;line-height:28px;cursor:pointer;"
-        "margin:2px 4px 2px 0"
+        f"font:inherit;background:{PALETTE['surface']};color:inherit;border:0;"
+        "border-radius:2px;padding:0 10px;height:28px;cursor:pointer;margin:2px 4px 2px 0"
     )
