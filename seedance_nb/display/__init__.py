@@ -23,7 +23,7 @@ from .files import (
 )
 from .job_view import job_html, progress_html, reuse_html, submitting_html
 from .style import (
-    _STATUS as _STATUS,  # tests/test_html_style.py checks every status colour's contrast
+    _STATUS as _STATUS,  # tests/display/test_html_style.py checks every status colour's contrast
 )
 from .style import (
     FONT,

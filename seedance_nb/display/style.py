@@ -2,7 +2,7 @@
 
 Every colour is a JupyterLab CSS variable with a light-theme fallback (``var(--jp-…, #…)``),
 chosen so text passes WCAG AA (4.5:1) on ``--jp-layout-color0`` in both the light and the dark
-theme (tests/test_html_style.py checks it against the installed theme CSS). Styles are inline
+theme (tests/display/test_html_style.py checks it against the installed theme CSS). Styles are inline
 attributes: they survive ipywidgets.HTML, nbconvert and other renderers that drop ``<style>``.
 Warnings carry their colour on a border (a non-text mark needs 3:1; no ``--jp-warn-color``
 reaches 4.5:1 as text on white), their words stay in the text colour.

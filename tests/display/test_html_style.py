@@ -16,7 +16,7 @@ from pathlib import Path
 import jupyterlab
 import pytest
 from conftest import write_video
-from test_html import make_job
+from html_support import make_job
 
 from seedance_nb import display as h
 from seedance_nb.jupyter.compare import Comparison
