@@ -11,8 +11,8 @@ request (a URL-only provider, a shot a tier cannot do, the budget hook), and ``j
 from __future__ import annotations
 
 import hashlib
-import itertools
 import io
+import itertools
 from pathlib import Path
 from typing import Any
 
