@@ -62,6 +62,9 @@ class Film:
     def _repr_html_(self) -> str:
         return self.html()
 
+    def __repr__(self) -> str:
+        return f"<Film {self}>"
+
     def __str__(self) -> str:
         sound = "with sound" if self.has_audio else "silent"
         return (
