@@ -217,6 +217,19 @@ def test_without_a_provider_last_frame_the_mp4s_final_frame_is_used(
     assert creates(emu) == made
 
 
+def test_orcarouter_chains_through_its_own_last_frame(emu: Emulator, tmp_path: Path) -> None:
+    """OrcaRouter returns a last frame (only seedance-2.0 is provisioned there); the next shot
+    takes it as a data: URL inside its metadata.content."""
+    params = {"model": "seedance-2.0", "duration": 4, "resolution": "480p"}
+    with client(emu, tmp_path / "w", "orcarouter") as c:
+        first, second = c.storyboard(SHOTS[:2], **params).wait(timeout=120)
+    assert first.last_frame_path is not None and first.last_frame_path.exists()
+    assert second.request.first_frame is not None
+    assert second.request.first_frame.sha256 == sha(first.last_frame_path)
+    task = emu.service.get(second.task_id or "")
+    assert task is not None and task.fields["mode"] == "first_frame"
+
+
 @pytest.mark.parametrize("provider", ["evolink", "seedance2ink"])
 def test_url_only_providers_are_refused_before_any_request(
     provider: str, emu: Emulator, tmp_path: Path
@@ -309,3 +322,20 @@ def test_png_bytes_of_the_stand_in_frame_are_a_real_image(tmp_path: Path) -> Non
     with Image.open(io.BytesIO(path.read_bytes())) as im:
         assert im.size == (864, 496) and im.format == "PNG"
     assert placeholder((864, 496), tmp_path) == path
+
+
+def test_async_code_awaits_a_board(emu: Emulator, tmp_path: Path) -> None:
+    import asyncio
+
+    async def main() -> list[Any]:
+        base = emu.base_url + "/api/v3"
+        async with sd.AsyncClient(provider="emulator", base_url=base, workdir=tmp_path) as ac:
+            board = sd.Storyboard(ac, SHOTS[:2], **PARAMS)
+            jobs = await board
+            film = await board.concat_async()
+            assert film.path.parent == tmp_path / "films" and film.duration == pytest.approx(8.0)
+            return jobs
+
+    first, second = asyncio.run(main())
+    assert second.request.first_frame is not None
+    assert second.request.first_frame.sha256 == sha(first.last_frame_path)  # type: ignore[arg-type]
