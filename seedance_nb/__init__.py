@@ -17,6 +17,7 @@ from .client import Client
 from .engine.assets import Asset
 from .engine.callbacks import CallbackReceiver
 from .engine.client import AsyncClient, PollPolicy
+from .engine.frames import last_frame
 from .engine.job import Job
 from .errors import (
     APIConnectionError,
@@ -40,6 +41,7 @@ from .errors import (
 )
 from .providers.task import TaskError, TaskState, Usage
 from .request import SeedanceWarning, VideoRequest
+from .workflows import Film, Shot, Storyboard
 
 __version__ = "0.1.0"
 
@@ -52,7 +54,8 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """Lazy Jupyter helpers (``compare``, ``form``, ``show_references``) load on first use."""
+    """Lazy Jupyter helpers (``compare``, ``form``, ``storyboard``, ``show_references``) load
+    on first use."""
     if name == "compare":
         from .jupyter.compare import compare
 
@@ -61,6 +64,10 @@ def __getattr__(name: str) -> Any:
         from .jupyter.form import form
 
         return form
+    if name == "storyboard":
+        from .jupyter.storyboard import storyboard
+
+        return storyboard
     if name == "show_references":
         from .jupyter.refs import show_references
 
@@ -80,6 +87,7 @@ __all__ = [
     "ConfigurationError",
     "DownloadCapExceeded",
     "DownloadError",
+    "Film",
     "InsufficientQuotaError",
     "InvalidRequest",
     "Job",
@@ -92,6 +100,8 @@ __all__ = [
     "SeedanceError",
     "SeedanceWarning",
     "ServerError",
+    "Shot",
+    "Storyboard",
     "TaskError",
     "TaskState",
     "UnknownOutcomeError",
@@ -101,6 +111,8 @@ __all__ = [
     "catalog",
     "compare",
     "form",
+    "last_frame",
     "load_ipython_extension",
     "show_references",
+    "storyboard",
 ]

@@ -16,6 +16,7 @@ from .engine.callbacks import CallbackReceiver
 from .engine.client import AsyncClient, PollPolicy
 from .engine.job import Job
 from .request import VideoRequest
+from .workflows import Storyboard
 
 
 class Client:
@@ -73,6 +74,13 @@ class Client:
         self, prompt: Any, *, timeout: float | None = None, force: bool = False, **params: Any
     ) -> Job:
         return self.submit(prompt, force=force, **params).wait(timeout)
+
+    def storyboard(self, shots: Any, *, force: bool = False, **params: Any) -> Storyboard:
+        """Shots chained by their last frame (see :class:`~seedance_nb.Storyboard`): validated
+        here, then submitted in order on this client's loop; ``board.wait()``,
+        ``board.concat(path)``."""
+        board = Storyboard(self._async, shots, force=force, **params)
+        return board.start(self._thread.loop)
 
     def register_asset(self, media: Any, **kw: Any) -> Asset:
         """See :meth:`AsyncClient.register_asset` (the emulator only)."""

@@ -261,6 +261,22 @@ class Job:
         wait = None if timeout is None else timeout + 5
         return run_on(loop, coro, wait, on_timeout=timed_out)
 
+    # continuing ---------------------------------------------------------------------------
+    async def extend_async(self, prompt: str, *, force: bool = False, **changes: Any) -> Job:
+        """See :meth:`extend`."""
+        loop = asyncio.get_running_loop()
+        if self._runtime.loop is not None and loop is not self._runtime.loop:
+            return await self._bridge(self.extend_async(prompt, force=force, **changes))
+        from .frames import extend
+
+        return await extend(self, prompt, force=force, **changes)
+
+    def extend(self, prompt: str, *, force: bool = False, **changes: Any) -> Job:
+        """A new job that starts from this job's last frame (the provider's, or the MP4's
+        final frame), with this job's parameters and ``changes``; waits for this job first.
+        Refused before any request where the provider takes media as public URLs only."""
+        return self._run_sync(self.extend_async(prompt, force=force, **changes), None)
+
     # presentation -------------------------------------------------------------------------
     def summary(self) -> str:
         r = self.request

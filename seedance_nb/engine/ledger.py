@@ -225,6 +225,11 @@ class Ledger:
             row = db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
             return dict(row), True
 
+    def find(self, route: str, request_hash: str) -> dict[str, Any] | None:
+        """The job :meth:`claim` would return for this request, without claiming anything."""
+        with self._lock:
+            return same_request(self._db, route, request_hash)
+
     def update(self, job_id: str, **fields: Any) -> dict[str, Any]:
         for key in fields:
             if key not in _COLUMNS or key == "id":
