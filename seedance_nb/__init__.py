@@ -18,6 +18,8 @@ from .engine.assets import Asset
 from .engine.callbacks import CallbackReceiver
 from .engine.client import AsyncClient, PollPolicy
 from .engine.job import Job
+from .engine.sweep import Sweep
+from .engine.sweep_plan import SweepInvalid, SweepPlan
 from .errors import (
     APIConnectionError,
     APIError,
@@ -52,11 +54,16 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """Lazy Jupyter helpers (``compare``, ``form``, ``show_references``) load on first use."""
+    """Lazy Jupyter helpers (``compare``, ``sweep``, ``form``, ``show_references``) load on
+    first use."""
     if name == "compare":
         from .jupyter.compare import compare
 
         return compare
+    if name == "sweep":
+        from .jupyter.sweep import sweep
+
+        return sweep
     if name == "form":
         from .jupyter.form import form
 
@@ -92,6 +99,9 @@ __all__ = [
     "SeedanceError",
     "SeedanceWarning",
     "ServerError",
+    "Sweep",
+    "SweepInvalid",
+    "SweepPlan",
     "TaskError",
     "TaskState",
     "UnknownOutcomeError",
@@ -103,4 +113,5 @@ __all__ = [
     "form",
     "load_ipython_extension",
     "show_references",
+    "sweep",
 ]

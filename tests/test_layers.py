@@ -103,6 +103,9 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.engine.creator": "engine",
     "seedance_nb.engine.scheduler": "engine",
     "seedance_nb.engine.bridge": "engine",
+    "seedance_nb.engine.sweep_plan": "engine",
+    "seedance_nb.engine.sweep": "engine",
+    "seedance_nb.display.gallery": "engine",
     "seedance_nb.client": "faces",
     "seedance_nb.cli": "faces",
     "seedance_nb.cli.__main__": "faces",
@@ -120,9 +123,11 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.jupyter.magic": "faces",
     "seedance_nb.jupyter.magic_lines": "faces",
     "seedance_nb.jupyter.magic_options": "faces",
+    "seedance_nb.jupyter.magic_sweep": "faces",
     "seedance_nb.jupyter.refs": "faces",
     "seedance_nb.jupyter.render": "faces",
     "seedance_nb.jupyter.runner": "faces",
+    "seedance_nb.jupyter.sweep": "faces",
     "seedance_nb.jupyter.view": "faces",
 }
 

@@ -280,6 +280,11 @@ class Ledger:
                     rows[row["id"]] = dict(row)
         return rows
 
+    def find(self, route: str, request_hash: str) -> dict[str, Any] | None:
+        """The row a claim of this request would return instead of a new one (read only)."""
+        with self._lock:
+            return same_request(self._db, route, request_hash)
+
     def get(self, job_id: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
