@@ -258,5 +258,25 @@ def test_a_comparison_bound_with_name_is_a_job_list_for_line_commands(
         await run(ip, "jobs = await cmp")
         _, cap = await run(ip, "%seedance cancel cmp")
         assert texts(cap) == [f"{j.id}: succeeded" for j in ip.user_ns["jobs"]]
+        # a comparison is a sweep over model: its report has both videos
+        page = ip.user_ns["cmp"].save_html(workdir / "cmp.html").read_text()
+        assert page.count("data:video/mp4;base64,") == 2 and "model=seedance-1.0-pro" in page
 
     asyncio.run(main())
+
+
+def test_the_results_table_rounds_each_cost_once() -> None:
+    """40,176 tokens of seedance-2.0-fast cost $0.22498…: the table says $0.22 (rounding the
+    row's 0.225 again would say $0.23), and the row keeps 1/100 of a cent."""
+    from test_html import make_job
+
+    from seedance_nb.engine.sweep_plan import expand
+    from seedance_nb.jupyter.sweep import SweepGallery
+
+    view = SweepGallery(None, expand("a {x}", {"x": ["kite"], "model": "seedance-2.0-fast"}))
+    view.cells[0].job = make_job(model="seedance-2.0-fast", tokens=40_176)
+    row = view.rows()[0]
+    assert (row["estimated_cost_usd"], row["cost_usd"], row["x"]) == (0.225, 0.225, "kite")
+    table = view.html().split('class="seedance-sweep-table"')[1]
+    assert table.count(">$0.22<") == 2 and "$0.23" not in table
+    assert "est. $0.22" in view.text()

@@ -45,7 +45,13 @@ def _plain(value: Any) -> Any:
     return shown(value)
 
 
-def result_row(entry: Entry) -> dict[str, Any]:
+def _cents(usd: float | None, exact: bool) -> float | None:
+    """A cost as a row holds it: to 1/100 of a cent (no float noise), or exact for display
+    (shown to the cent, rounded once)."""
+    return usd if usd is None or exact else round(usd, 4)
+
+
+def result_row(entry: Entry, *, exact: bool = False) -> dict[str, Any]:
     """One row: the axis values, then state, wall time, tokens, the estimated cost (catalog
     price × estimated tokens) and the cost of the tokens the provider reported, and the seed."""
     row: dict[str, Any] = {k: _plain(v) for k, v in entry.combo.values.items()}
@@ -60,15 +66,14 @@ def result_row(entry: Entry) -> dict[str, Any]:
         wall_s=round(job.elapsed, 1) if job else None,
         tokens=job.tokens if job else None,
         estimated_tokens=request.estimated_tokens if request is not None else None,
-        estimated_cost_usd=None if estimate is None else round(estimate, 4),
+        estimated_cost_usd=_cents(estimate, exact),
         cost_usd=None,
         seed=job.seed if job else None,
         video_path=str(job.video_path) if job and job.video_path else None,
         error=entry.failure or (job.error.message if job and job.error else None),
     )
     if job is not None and job.tokens:
-        actual = catalog.estimate_cost(job.request.tier, job.tokens)
-        row["cost_usd"] = None if actual is None else round(actual, 4)
+        row["cost_usd"] = _cents(catalog.estimate_cost(job.request.tier, job.tokens), exact)
     return row
 
 
@@ -86,9 +91,13 @@ class SweepResults:
     def jobs(self) -> list[Job | None]:
         return [e.job for e in self.entries()]
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self, *, exact: bool = False) -> list[dict[str, Any]]:
         """One dict per combination, in plan order (see :func:`result_row` for the keys)."""
-        return [result_row(e) for e in self.entries()]
+        return [result_row(e, exact=exact) for e in self.entries()]
+
+    def table_rows(self) -> list[dict[str, Any]]:
+        """The rows as the results table shows them (costs exact, shown to the cent once)."""
+        return [result_row(e, exact=True) for e in self.entries()]
 
     def to_pandas(self) -> Any:
         """The rows as a ``pandas.DataFrame`` (pandas is optional: ``pip install pandas``)."""
@@ -103,7 +112,7 @@ class SweepResults:
 
     def text(self) -> str:
         lines = []
-        for r in self.rows():
+        for r in self.table_rows():
             head = " · ".join(f"{k}={shown(r[k])}" for k in self.axes)
             cost = f" est. {h.money(r['estimated_cost_usd'])}" if r["estimated_cost_usd"] else ""
             reused = " (reused)" if r["reused"] else ""
@@ -144,7 +153,7 @@ class SweepResults:
             title = self.cell_title(entry.combo)
             cells.append(gallery.GalleryCell(entry.combo.positions, title, body))
         grid = gallery.grid_html(self.axes, cells, getattr(self, "layout", None))
-        table = gallery.results_table(list(self.axes), self.rows())
+        table = gallery.results_table(list(self.axes), self.table_rows())
         plan = gallery.plan_html(self.plan) if self.plan is not None else ""
         title = "Sweep: " + (" × ".join(self.axes) or "one job")
         shown_grid = gallery.gallery_html(grid, table, has_video=has_video)
@@ -233,6 +242,6 @@ class Sweep(SweepResults):
             else:
                 body = h.error_line(e.failure) if e.failure else h.submitting_html(e.combo.label())
             cells.append(gallery.GalleryCell(e.combo.positions, self.cell_title(e.combo), body))
-        table = gallery.results_table(list(self.axes), self.rows())
+        table = gallery.results_table(list(self.axes), self.table_rows())
         has_video = any("<video" in c.body for c in cells)
         return gallery.gallery_html(gallery.grid_html(self.axes, cells), table, has_video=has_video)

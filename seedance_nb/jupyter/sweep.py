@@ -103,7 +103,7 @@ class SweepGallery(SweepResults):
             for c in self.cells
         ]
         grid = gallery.grid_html(self.axes, cells, self.layout)
-        table = gallery.results_table(list(self.axes), self.rows())
+        table = gallery.results_table(list(self.axes), self.table_rows())
         has_video = any("<video" in c.html for c in self.cells)
         return gallery.gallery_html(grid, table, has_video=has_video)
 
