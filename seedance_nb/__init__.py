@@ -42,6 +42,8 @@ from .errors import (
 from .providers.task import TaskError, TaskState, Usage
 from .request import SeedanceWarning, VideoRequest
 from .workflows import Film, Shot, Storyboard
+from .workflows.sweep import Sweep
+from .workflows.sweep_plan import SweepInvalid, SweepPlan
 
 __version__ = "0.1.0"
 
@@ -54,12 +56,16 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """Lazy Jupyter helpers (``compare``, ``form``, ``storyboard``, ``show_references``) load
-    on first use."""
+    """Lazy Jupyter helpers (``compare``, ``sweep``, ``storyboard``, ``form``,
+    ``show_references``) load on first use."""
     if name == "compare":
         from .jupyter.compare import compare
 
         return compare
+    if name == "sweep":
+        from .jupyter.sweep import sweep
+
+        return sweep
     if name == "form":
         from .jupyter.form import form
 
@@ -102,6 +108,9 @@ __all__ = [
     "ServerError",
     "Shot",
     "Storyboard",
+    "Sweep",
+    "SweepInvalid",
+    "SweepPlan",
     "TaskError",
     "TaskState",
     "UnknownOutcomeError",
@@ -115,4 +124,5 @@ __all__ = [
     "load_ipython_extension",
     "show_references",
     "storyboard",
+    "sweep",
 ]

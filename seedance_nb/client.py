@@ -17,6 +17,8 @@ from .engine.client import AsyncClient, PollPolicy
 from .engine.job import Job
 from .request import VideoRequest
 from .workflows import Storyboard
+from .workflows.sweep import Sweep
+from .workflows.sweep_plan import SweepPlan, plan_sweep
 
 
 class Client:
@@ -81,6 +83,22 @@ class Client:
         ``board.concat(path)``."""
         board = Storyboard(self._async, shots, force=force, **params)
         return board.start(self._thread.loop)
+
+    def existing(self, request: VideoRequest) -> str | None:
+        """See :meth:`AsyncClient.existing`: the job id a submit would reuse, else None."""
+        return self._async.existing(request)
+
+    def plan_sweep(self, prompt: str, *, force: bool = False, **params: Any) -> SweepPlan:
+        """Expand, validate and price a sweep (see :meth:`sweep`); nothing is sent."""
+        return plan_sweep(self._async, prompt, force=force, **params)
+
+    def sweep(self, prompt: str, *, force: bool = False, **params: Any) -> Sweep:
+        """Every combination of the parameters given as lists (``seed=[1, 2, 3]``), with
+        ``{name}`` placeholders of the prompt filled from them; all validated before any is
+        sent (``sd.InvalidRequest`` names the refused axis values). Returns at once; then
+        ``sweep.wait()``, ``sweep.rows()``, ``sweep.to_pandas()``, ``sweep.save_html(path)``."""
+        plan = self.plan_sweep(prompt, force=force, **params)
+        return self._thread.run(Sweep(self._async, plan).start())
 
     def register_asset(self, media: Any, **kw: Any) -> Asset:
         """See :meth:`AsyncClient.register_asset` (the emulator only)."""

@@ -108,6 +108,9 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.workflows.board_html": "workflows",
     "seedance_nb.workflows.film": "workflows",
     "seedance_nb.workflows.storyboard": "workflows",
+    "seedance_nb.workflows.sweep_plan": "workflows",
+    "seedance_nb.workflows.sweep": "workflows",
+    "seedance_nb.workflows.gallery_html": "workflows",
     "seedance_nb.client": "faces",
     "seedance_nb.cli": "faces",
     "seedance_nb.cli.__main__": "faces",
@@ -125,10 +128,12 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.jupyter.magic": "faces",
     "seedance_nb.jupyter.magic_lines": "faces",
     "seedance_nb.jupyter.magic_options": "faces",
+    "seedance_nb.jupyter.magic_sweep": "faces",
     "seedance_nb.jupyter.refs": "faces",
     "seedance_nb.jupyter.render": "faces",
     "seedance_nb.jupyter.runner": "faces",
     "seedance_nb.jupyter.storyboard": "faces",
+    "seedance_nb.jupyter.sweep": "faces",
     "seedance_nb.jupyter.view": "faces",
 }
 

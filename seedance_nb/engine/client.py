@@ -178,6 +178,10 @@ class AsyncClient:
         """Check a request against the provider's limits; no network, no money."""
         return self._build(prompt, params, warn=False)[0]
 
+    def existing(self, request: VideoRequest) -> str | None:
+        """The id of the job a submit of ``request`` would reuse (nothing sent), else None."""
+        return (self.ledger.find(self.route, request.digest(self.route)) or {}).get("id")
+
     def _build(
         self, prompt: Any, params: dict[str, Any], *, warn: bool
     ) -> tuple[VideoRequest, list[str]]:

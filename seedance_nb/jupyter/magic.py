@@ -119,24 +119,62 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
 
     def _cell(self, args: argparse.Namespace, prompt: str) -> None:
         values = self._request(args)
-        models = [m.strip() for m in (values.pop("model", None) or self.model).split(",")]
+        given_model = values.pop("model", None)
+        models = [m.strip() for m in (given_model or self.model).split(",")]
         models = [m for m in models if m]
         client = self.client(args.provider)
-        for m in models:
-            client.validate(prompt, model=m, **values)
+        if args.sweep:
+            self._sweep(args, client, prompt, values, models, explicit=given_model is not None)
+            return
+        if len(models) > 1:  # a comparison: a sweep over model, each tier validated
+            from .compare import Comparison, plan_comparison
+
+            plan = plan_comparison(client, prompt, models, values, args.force)
+        else:
+            client.validate(prompt, model=models[0], **values)
         if args.dry_run:
             for m in models:
                 self._show_preview(client.preview(prompt, model=m, **values))
             return
         if len(models) > 1:
-            from .compare import Comparison
-
             result: Any = Comparison(
-                client, prompt, models, values, display=self.display, force=args.force
+                client, prompt, models, values, display=self.display, force=args.force, plan=plan
             ).show()
         else:
             view = TaskView(models[0], self.display, force_hint="--force").show()
             result = launch(client, prompt, {"model": models[0], **values}, view, force=args.force)
+        self._bind_and_wait(args, result)
+
+    def _sweep(
+        self,
+        args: argparse.Namespace,
+        client: Any,
+        prompt: str,
+        values: dict[str, Any],
+        models: list[str],
+        *,
+        explicit: bool,
+    ) -> None:
+        """``--sweep`` axes: the plan, then the gallery (``--dry-run``: the plan only)."""
+        from ..errors import InvalidRequest
+        from ..workflows.sweep_plan import plan_sweep
+        from .magic_sweep import merge, parse_axes
+        from .sweep import SweepGallery, show_plan, show_refusal
+
+        axes = parse_axes(args.sweep, self._ref)
+        if explicit or "model" not in axes:
+            values = {**values, "model": models if len(models) > 1 else models[0]}
+        try:
+            plan = plan_sweep(client, prompt, force=args.force, **merge(values, axes))
+        except InvalidRequest as exc:
+            show_refusal(exc)
+            return
+        if args.dry_run:
+            show_plan(plan)
+            return
+        result = SweepGallery(
+            client, plan.expansion, plan=plan, display=self.display, force=args.force
+        ).show()
         self._bind_and_wait(args, result)
 
     def _bind_and_wait(self, args: argparse.Namespace, result: Any) -> None:
