@@ -103,6 +103,8 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.engine.creator": "engine",
     "seedance_nb.engine.scheduler": "engine",
     "seedance_nb.engine.bridge": "engine",
+    "seedance_nb.engine.preview": "engine",
+    "seedance_nb.engine.storage": "engine",
     "seedance_nb.client": "faces",
     "seedance_nb.cli": "faces",
     "seedance_nb.cli.__main__": "faces",
