@@ -11,7 +11,9 @@ store one promise: the final key holds the complete object or nothing. On S3 the
 object is itself a multipart upload (parts of :data:`BLOCK` bytes, so memory stays near two
 blocks whatever the size) that nobody can see until it completes; a cut leaves at most an
 incomplete multipart upload, which the failure path aborts (a bucket lifecycle rule reclaims
-one left by a killed process). The move is a server-side copy: no byte is sent twice.
+one left by a killed process). The move is a server-side copy: no byte is sent twice. A
+line that drops between the move's copy and its delete leaves a complete temporary copy
+beside the final object; the next successful store of that file sweeps it away.
 
 **Idempotent.** The ledger records the video's URL once all three files are stored, and a
 recorded job is never uploaded again. Before sending a file, the final key is looked up: an
@@ -53,6 +55,11 @@ CHUNK = 1 << 20  # read from disk this much at a time
 TEMP = ".uploading-"
 SECRET_ENVS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 _SECRET_WORDS = ("key", "secret", "token", "password", "credential")
+# S3 answers a refused HEAD with a bare 403 or 404: say what that usually means
+_HINTS = {
+    PermissionError: "the store refused these credentials, or they may not write there",
+    FileNotFoundError: "is the bucket there?",
+}
 
 
 class StoreError(SeedanceError):
@@ -146,22 +153,22 @@ class Store:
     def put(self, local: Path, name: str) -> str:
         """Store ``local`` as ``name`` unless a complete copy is there; returns its URL."""
         size = local.stat().st_size
-        if self.has(name, size):
-            return self.url_of(name)
         fs, root = self._filesystem()
         final = f"{root}/{name}"
-        temp = f"{final}{TEMP}{uuid.uuid4().hex[:8]}"
-        try:
-            _write(fs, local, temp)
-            fs.invalidate_cache(temp)
-            got = fs.info(temp).get("size")
-            if got != size:
-                raise StoreError(f"the store holds {got} of {size:,} bytes of {name}")
-            fs.mv(temp, final)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                fs.rm(temp)
-            raise
+        if not self.has(name, size):
+            temp = f"{final}{TEMP}{uuid.uuid4().hex[:8]}"
+            try:
+                _write(fs, local, temp)
+                fs.invalidate_cache(temp)
+                got = fs.info(temp).get("size")
+                if got != size:
+                    raise StoreError(f"the store holds {got} of {size:,} bytes of {name}")
+                fs.mv(temp, final)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    fs.rm(temp)
+                raise
+        _sweep(fs, final)
         return self.url_of(name)
 
     def get(self, name: str, local: Path) -> None:
@@ -182,6 +189,10 @@ class Store:
     def reason(self, exc: BaseException) -> str:
         """``exc`` in one line fit for the ledger, a log and a view: known secrets removed."""
         text = " ".join(f"{type(exc).__name__}: {exc}".split())
+        for kind, hint in _HINTS.items():
+            if isinstance(exc, kind):
+                text += f" ({hint})"
+                break
         secrets = [*_secret_values(self._options), *(os.environ.get(e) for e in SECRET_ENVS)]
         fs = self._fs
         secrets += [getattr(fs, "key", None), getattr(fs, "secret", None)]
@@ -189,6 +200,15 @@ class Store:
             if isinstance(secret, str) and len(secret) >= 4:
                 text = text.replace(secret, "***")
         return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _sweep(fs: Any, final: str) -> None:
+    """Remove temporary copies an earlier attempt could not (the line dropped between the
+    move's copy and its delete): complete objects, but clutter beside the final one."""
+    with contextlib.suppress(Exception):
+        fs.invalidate_cache()
+        for leftover in fs.glob(f"{final}{TEMP}*"):
+            fs.rm(leftover)
 
 
 def _write(fs: Any, local: Path, path: str) -> None:
