@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import random
 import sqlite3
 import time
 import uuid
@@ -34,6 +35,7 @@ from seedance_nb.jupyter.history import text_table
 M10 = "seedance-1.0-pro"  # 2 s silent clips: the cheapest real renders
 REQUEST: dict[str, Any] = {"model": M10, "duration": 2, "resolution": "480p"}
 # fail fast against a store that is down: one botocore attempt per s3fs retry
+CUTS = "SEEDANCE_STORAGE_CUTS"
 FAST_FAIL = {"config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 2}}
 
 
@@ -171,6 +173,28 @@ def test_a_rerun_never_uploads_twice(
     assert s3.puts(f"/{bucket}/") == puts and versions(s3, bucket, key) == 1
 
 
+def test_an_upload_streams_in_constant_memory(s3: S3Server, bucket: str, tmp_path: Path) -> None:
+    """A 64 MiB file goes up with at most a few parts in memory (measured: ≈ 26 MiB for 16
+    MiB and for 96 MiB alike), never the whole file."""
+    import tracemalloc
+
+    video = tmp_path / "big.mp4"
+    with video.open("wb") as out:
+        for _ in range(64):
+            out.write(os.urandom(1 << 20))
+    store = Store(f"s3://{bucket}/mem", {"endpoint_url": s3.endpoint})
+    store.put(Path(__file__), "warm-up.py")  # session, credentials and connections first
+    tracemalloc.start()
+    try:
+        store.put(video, "big.mp4")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * storage.BLOCK, f"{peak / 2**20:.1f} MiB"
+    head = s3.client().head_object(Bucket=bucket, Key="mem/big.mp4")
+    assert head["ContentLength"] == 64 << 20
+
+
 # ------------------------------------------------------------------------------ cuts
 
 
@@ -178,13 +202,16 @@ def test_uploads_cut_mid_stream_leave_no_object_and_lose_nothing(
     s3: S3Server, bucket: str, tmp_path: Path, few_retries: None
 ) -> None:
     """A 20 MiB file goes up in 8 MiB multipart parts through a proxy that drops the line
-    after a byte budget: in the first part, between parts, in the last part."""
+    after a byte budget: in the first part, between parts, in the last part (and, with
+    ``SEEDANCE_STORAGE_CUTS=N``, N more cuts at random points: RELIABILITY.md's figure)."""
     proxy = CutProxy(int(s3.endpoint.rsplit(":", 1)[1]))
     video = tmp_path / "big.mp4"
     video.write_bytes(os.urandom(20 << 20))
     before = digest(video)
     store = Store(f"s3://{bucket}/cut", {"endpoint_url": proxy.endpoint, **FAST_FAIL})
     budgets = [1 << 20, 6 << 20, 9 << 20, 17 << 20, (39 << 19) + 4096]
+    extra = random.Random(16)
+    budgets += [extra.randrange(1, 20 << 20) for _ in range(int(os.environ.get(CUTS, "0")))]
     try:
         for budget in budgets:
             proxy.arm(budget)
