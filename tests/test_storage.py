@@ -522,3 +522,15 @@ def test_an_older_ledger_gains_the_storage_columns(tmp_path: Path) -> None:
     types = {r[1]: r[2] for r in ledger._db.execute("PRAGMA table_info(jobs)")}
     assert types["stored_url"] == "TEXT" and types["store_error"] == "TEXT"
     ledger.close()
+
+
+def test_a_retry_whose_local_file_is_gone_says_so(emulator: Emulator, tmp_path: Path) -> None:
+    kw = client_kwargs(emulator, tmp_path / "w")
+    url = f"memory://gone-{uuid.uuid4().hex[:8]}/p"
+    with sd.Client(**kw, storage=url) as client:
+        job = client.generate("a file that goes away", **REQUEST, timeout=60)
+        assert job.stored_url == f"{url}/{job.id}.mp4"
+        job.video_path.unlink()
+        client.ledger.update(job.id, stored_url=None, store_error="an earlier failure")
+        client.resume()
+        wait_for(lambda: client.get_job(job.id).store_error == "the local video file is gone")

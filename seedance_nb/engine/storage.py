@@ -269,11 +269,13 @@ class Storing:
         if store is None:
             return {}
         names = (f"{job.id}.last-frame.png", f"{job.id}.json", f"{job.id}.mp4")
+        if not (folder / names[-1]).exists():  # a retry after the local copy was deleted
+            return {"stored_url": None, "store_error": "the local video file is gone"}
         try:
             url = None
             for name in names:
                 path = folder / name
-                if path.exists() or name.endswith(".mp4"):
+                if path.exists():
                     url = await self._blocking(store.put, path, name)
         except Exception as exc:
             why = store.reason(exc)
