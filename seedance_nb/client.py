@@ -34,6 +34,8 @@ class Client:
         poll: PollPolicy | None = None,
         max_download_bytes: int = 4 * 1024**3,
         request_timeout: float = 30.0,
+        storage: str | None = None,
+        storage_options: dict[str, Any] | None = None,
     ) -> None:
         self._async = AsyncClient(
             provider,
@@ -43,6 +45,8 @@ class Client:
             poll=poll,
             max_download_bytes=max_download_bytes,
             request_timeout=request_timeout,
+            storage=storage,
+            storage_options=storage_options,
         )
         self._thread = LoopThread()
 
@@ -53,6 +57,7 @@ class Client:
     base_url = property(lambda self: self._async.base_url)
     workdir = property(lambda self: self._async.workdir)
     ledger = property(lambda self: self._async.ledger)
+    storage = property(lambda self: self._async.storage)
 
     @property
     def async_client(self) -> AsyncClient:

@@ -111,6 +111,8 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.workflows.sweep_plan": "workflows",
     "seedance_nb.workflows.sweep": "workflows",
     "seedance_nb.workflows.gallery_html": "workflows",
+    "seedance_nb.engine.preview": "engine",
+    "seedance_nb.engine.storage": "engine",
     "seedance_nb.client": "faces",
     "seedance_nb.cli": "faces",
     "seedance_nb.cli.__main__": "faces",

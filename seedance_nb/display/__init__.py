@@ -42,6 +42,7 @@ from .words import (
     seconds,
     settings_text,
     short_prompt,
+    storage_text,
     typical_seconds,
 )
 
@@ -71,6 +72,7 @@ __all__ = [
     "settings_text",
     "short_prompt",
     "shown_path",
+    "storage_text",
     "submitting_html",
     "typical_seconds",
     "video_src",

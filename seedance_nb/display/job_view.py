@@ -16,7 +16,7 @@ from .style import (
     notice_line,
     status_span,
 )
-from .words import done_summary, emulated, eta_text, settings_text, short_prompt
+from .words import done_summary, emulated, eta_text, settings_text, short_prompt, storage_text
 
 if TYPE_CHECKING:
     from ..engine.job import Job
@@ -158,7 +158,20 @@ def _succeeded_html(job: Job, display: str, autoplay: bool, show_poster: bool, r
     )
     return (
         f'<div class="seedance-job" style="{FONT};line-height:1.6">{_final_line(job)}'
-        f"{media}{summary}{actions}{reused}</div>"
+        f"{media}{summary}{_stored_html(job)}{actions}{reused}</div>"
+    )
+
+
+def _stored_html(job: Job) -> str:
+    """Where the video lives besides this machine (nothing when no store was asked for)."""
+    text = storage_text(job)
+    if text is None:
+        return ""
+    if job.store_error:
+        return notice_line(text, kind="warning")
+    return (
+        f'<div class="seedance-stored" style="color:{PALETTE["muted"]}">stored at '
+        f'<span style="{MONO}">{esc(job.stored_url)}</span></div>'
     )
 
 

@@ -90,6 +90,16 @@ def settings_text(job: Job) -> str:
     return " · ".join(parts)
 
 
+def storage_text(job: Job) -> str | None:
+    """Where the video lives besides this machine: the object store's URL, or "stored locally
+    only" with why the upload failed; None when no store was asked for."""
+    if job.stored_url:
+        return f"stored at {job.stored_url}"
+    if job.store_error:
+        return f"stored locally only ({job.store_error}); client.resume() retries the upload"
+    return None
+
+
 def done_summary(job: Job) -> str:
     """One line: model, delivered resolution, duration, seed, tokens and cost, wall time."""
     r = job.request
@@ -120,6 +130,9 @@ def job_text(job: Job, *, force_hint: str = "force=True") -> str:
         where = shown_path(job.video_path)
         if where:
             lines.append(where)
+        stored = storage_text(job)
+        if stored:
+            lines.append(stored)
     elif job.done:
         lines.append(f"{job.model}: {status} after {job.elapsed:.1f}s · {settings_text(job)}")
         err = job.error

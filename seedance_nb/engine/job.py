@@ -143,6 +143,16 @@ class Job:
         return Path(p) if p else None
 
     @property
+    def stored_url(self) -> str | None:
+        """Where the object store holds the video (``s3://…/job.mp4``), once it is there."""
+        return self._row.get("stored_url")
+
+    @property
+    def store_error(self) -> str | None:
+        """Why the video is stored locally only (the last upload's failure), else None."""
+        return None if self.stored_url else self._row.get("store_error")
+
+    @property
     def raw(self) -> dict[str, Any]:
         text = self._row.get("raw_json")
         return json.loads(text) if text else {}
@@ -306,9 +316,11 @@ class Job:
 
     def __repr__(self) -> str:
         reused = " reused" if self.reused else ""
+        stored = f" stored={self.stored_url}" if self.stored_url else ""
+        stored += " stored=locally-only" if self.store_error else ""
         return (
             f"<Job {self.id} {self.status} {self.model} task={self.task_id} "
-            f"video={str(self.video_path) if self.video_path else None}{reused}>"
+            f"video={str(self.video_path) if self.video_path else None}{stored}{reused}>"
         )
 
     def _repr_html_(self) -> str:

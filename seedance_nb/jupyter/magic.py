@@ -2,7 +2,7 @@
 
 ``%load_ext seedance_nb`` registers the magic and a ``Seedance`` configurable, so defaults are
 set with ``%config Seedance.model = "seedance-2.0-fast"`` (traits: model, provider, workdir,
-display, wait). The request options are generated from :mod:`seedance_nb.request.schema`, the one
+display, wait, storage). The request options are generated from :mod:`seedance_nb.request.schema`, the one
 declaration the CLI and the form read too. The cell validates at once, then hands the submit
 to the client's loop and returns; a live task view in the cell follows the job.
 
@@ -60,13 +60,20 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
     wait = Bool(False, help="Block every %%seedance cell until its video is on disk.").tag(
         config=True
     )
+    storage = Unicode(
+        "",
+        help="Object store every finished video is also written to (s3://bucket/prefix, any "
+        "fsspec URL); empty: SEEDANCE_STORAGE, else none. Credentials: the environment.",
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
 
     # helpers ----------------------------------------------------------------------------
     def client(self, provider: str | None = None, workdir: Path | None = None) -> Any:
-        return get_client(provider or self.provider or None, workdir or self._workdir())
+        return get_client(
+            provider or self.provider or None, workdir or self._workdir(), self.storage or None
+        )
 
     def _workdir(self) -> Path:
         return Path(self.workdir).expanduser().resolve()

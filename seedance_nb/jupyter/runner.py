@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..engine.client import AsyncClient
     from ..engine.job import Job
 
-_clients: dict[tuple[str | None, str, int], AsyncClient] = {}
+_clients: dict[tuple[str | None, str, int, str | None], AsyncClient] = {}
 # the loop each cached client was made for, until its first use binds it (client.loop)
 _homes: weakref.WeakKeyDictionary[AsyncClient, asyncio.AbstractEventLoop] = (
     weakref.WeakKeyDictionary()
@@ -38,16 +38,19 @@ def home_loop() -> asyncio.AbstractEventLoop:
     return running_loop() or background_loop()
 
 
-def get_client(provider: str | None = None, workdir: str | Path | None = None) -> AsyncClient:
-    """The cached client for (provider, workdir) on the current home loop."""
+def get_client(
+    provider: str | None = None, workdir: str | Path | None = None, storage: str | None = None
+) -> AsyncClient:
+    """The cached client for (provider, workdir, storage) on the current home loop; no
+    ``storage``: ``SEEDANCE_STORAGE`` if set."""
     from ..engine.client import AsyncClient
 
     wd = str(Path(workdir or "seedance-output").expanduser().resolve())
     loop = home_loop()
-    key = (provider or None, wd, id(loop))
+    key = (provider or None, wd, id(loop), storage or None)
     client = _clients.get(key)
     if client is None or client.closed or (client.loop is not None and client.loop.is_closed()):
-        client = AsyncClient(provider=provider or None, workdir=wd)
+        client = AsyncClient(provider=provider or None, workdir=wd, storage=storage or None)
         _clients[key] = client
         _homes[client] = loop
     return client
