@@ -25,8 +25,12 @@ from ..engine.bridge import background_loop, run_sync, running_loop
 if TYPE_CHECKING:
     from ..engine.client import AsyncClient
     from ..engine.job import Job
+    from ..engine.ledger_url import LedgerURL
 
-_clients: dict[tuple[str | None, str, int], AsyncClient] = {}
+_clients: dict[tuple[str | None, str, int, Any], AsyncClient] = {}
+# the notebook's ledger (``%config Seedance.ledger``); None: SEEDANCE_LEDGER_URL, else the
+# workdir's own file. Every notebook client (magic, form, compare, history) uses it.
+_ledger: LedgerURL | Path | None = None
 # the loop each cached client was made for, until its first use binds it (client.loop)
 _homes: weakref.WeakKeyDictionary[AsyncClient, asyncio.AbstractEventLoop] = (
     weakref.WeakKeyDictionary()
@@ -38,16 +42,22 @@ def home_loop() -> asyncio.AbstractEventLoop:
     return running_loop() or background_loop()
 
 
+def use_ledger(ledger: LedgerURL | Path | None) -> None:
+    """Set the ledger every notebook client opens from now on (None: the default)."""
+    global _ledger
+    _ledger = ledger
+
+
 def get_client(provider: str | None = None, workdir: str | Path | None = None) -> AsyncClient:
-    """The cached client for (provider, workdir) on the current home loop."""
+    """The cached client for (provider, workdir, the notebook's ledger) on the home loop."""
     from ..engine.client import AsyncClient
 
     wd = str(Path(workdir or "seedance-output").expanduser().resolve())
     loop = home_loop()
-    key = (provider or None, wd, id(loop))
+    key = (provider or None, wd, id(loop), _ledger)
     client = _clients.get(key)
     if client is None or client.closed or (client.loop is not None and client.loop.is_closed()):
-        client = AsyncClient(provider=provider or None, workdir=wd)
+        client = AsyncClient(provider=provider or None, workdir=wd, ledger=_ledger)
         _clients[key] = client
         _homes[client] = loop
     return client
