@@ -6,7 +6,9 @@ Every test here talks to the session's server (``postgres`` fixture: ``initdb`` 
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sqlite3
 import subprocess
 import sys
@@ -325,3 +327,24 @@ def test_importing_the_package_or_using_the_sqlite_default_loads_no_psycopg(
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert isinstance(open_ledger(tmp_path / "w" / "ledger.sqlite"), Ledger)
+
+
+def test_the_command_line_reads_the_teams_ledger(
+    emu: Emulator, pg_url: str, postgres: Any, tmp_path: Path
+) -> None:
+    with sd.Client(**client_kwargs(emu, tmp_path / "a", ledger=pg_url)) as client:
+        job = client.generate("listed from the shell", duration=4, resolution="480p", timeout=60)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("API_KEY")}
+    env.update(SEEDANCE_LEDGER_URL=pg_url, SEEDANCE_WORKDIR=str(tmp_path / "elsewhere"))
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "seedance_nb.cli", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+
+    listed, shown, missing = cli("jobs", "--json"), cli("show", job.id), cli("show", "job_nope")
+    assert [j["id"] for j in json.loads(listed.stdout)] == [job.id], listed.stderr
+    assert shown.returncode == 0 and job.id in shown.stdout
+    assert missing.returncode != 0 and "postgresql://seedance_test:***@" in missing.stderr
+    everything = "".join(p.stdout + p.stderr for p in (listed, shown, missing))
+    assert postgres.password not in everything
+    assert not (tmp_path / "elsewhere" / "ledger.sqlite").exists()
