@@ -126,6 +126,11 @@ class LedgerCore(ABC):
     @abstractmethod
     def _read(self) -> AbstractContextManager[Any]: ...
 
+    def _write(self) -> AbstractContextManager[Any]:
+        """For writes whose every statement stands alone (each is atomic by itself): a
+        backend whose transactions cost round trips may run them without one."""
+        return self._tx()
+
     @abstractmethod
     def _execute(self, db: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
         """Run ``sql`` (``?`` placeholders); a cursor with fetchone, fetchall and rowcount."""
@@ -232,7 +237,7 @@ class LedgerCore(ABC):
         fields = {k: stored(k, v) for k, v in fields.items()}
         fields["updated_at"] = self.now()
         sets = ", ".join(f"{k}=?" for k in fields)
-        with self._tx() as db:
+        with self._write() as db:  # the row read back may be newer still: never older
             self._execute(db, f"UPDATE jobs SET {sets} WHERE id=?", (*fields.values(), job_id))
             row = self._one(db, "SELECT * FROM jobs WHERE id=?", (job_id,))
         if row is None:
@@ -242,7 +247,7 @@ class LedgerCore(ABC):
     def take_lease(self, job_id: str, owner: str) -> bool:
         """Become the one client that drives this job, if nobody else holds it now: nobody
         does when the holder handed it over or its lease ran out on the ledger's clock."""
-        with self._tx() as db:
+        with self._write() as db:
             now = self.now()
             cur = self._execute(
                 db,
@@ -256,7 +261,7 @@ class LedgerCore(ABC):
         """The heartbeat: push the leases this owner holds out by :data:`LEASE_SECONDS`."""
         if not job_ids:
             return
-        with self._tx() as db:
+        with self._write() as db:
             until = self.now() + LEASE_SECONDS
             for chunk in _chunks(job_ids):
                 marks = ",".join("?" for _ in chunk)
@@ -268,7 +273,7 @@ class LedgerCore(ABC):
 
     def release_leases(self, owner: str) -> None:
         """A closing client hands its jobs to whoever opens the ledger next."""
-        with self._tx() as db:
+        with self._write() as db:
             self._execute(db, "UPDATE jobs SET lease_until=0 WHERE owner=?", (owner,))
 
     def batch(self) -> AbstractContextManager[Any]:

@@ -145,6 +145,12 @@ class PostgresLedger(LedgerCore):
                 self._depth -= 1
 
     @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """Autocommit: each statement commits alone, with no BEGIN and COMMIT round trips."""
+        with self._lock:
+            yield self._conn if self._depth else self._ready()
+
+    @contextmanager
     def _read(self) -> Iterator[Any]:
         with self._lock:
             yield self._conn if self._depth else self._ready()
