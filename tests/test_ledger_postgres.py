@@ -348,3 +348,21 @@ def test_the_command_line_reads_the_teams_ledger(
     everything = "".join(p.stdout + p.stderr for p in (listed, shown, missing))
     assert postgres.password not in everything
     assert not (tmp_path / "elsewhere" / "ledger.sqlite").exists()
+
+
+def test_a_connection_the_server_dropped_is_opened_again(pg_url: str) -> None:
+    import psycopg
+
+    ledger = PostgresLedger(LedgerURL(pg_url))
+    job = _claim(ledger, "h")[0]["id"]
+    with _pg(pg_url) as admin:  # the server ends every other session (a restart, a failover)
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname=current_database() AND pid<>pg_backend_pid()"
+        )
+    with pytest.raises(psycopg.OperationalError):
+        ledger.update(job, status="running")  # the write that met the drop fails, and says so
+    assert ledger.update(job, status="running")["status"] == "running"  # the next reconnects
+    ledger.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        ledger.get(job)  # a closed ledger stays closed

@@ -60,6 +60,7 @@ class PostgresLedger(LedgerCore):
         self._lock = threading.RLock()
         self._depth = 0  # nested _tx() inside batch()
         self._conn: Any = None
+        self._closed = False
         self._connect()
 
     def __repr__(self) -> str:
@@ -100,6 +101,8 @@ class PostgresLedger(LedgerCore):
     def _ready(self) -> Any:
         """The connection, opened again if the server dropped it (a restart, a network cut):
         the operation that met the drop failed; the next one finds a fresh connection."""
+        if self._closed:
+            raise RuntimeError(f"the ledger at {self.where} is closed")
         if self._conn is None or self._conn.closed or self._conn.broken:
             if self._conn is not None:
                 self._conn.close()
@@ -126,6 +129,7 @@ class PostgresLedger(LedgerCore):
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._conn is not None:
                 self._conn.close()
 
