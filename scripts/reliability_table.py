@@ -14,7 +14,8 @@ from typing import Any
 
 START, END = "<!-- matrix:start -->", "<!-- matrix:end -->"
 COLUMNS = [
-    ("row", "fault (rate, cap; options)"), ("provider", "provider"), ("jobs", "requests"),
+    ("row", "fault (rate, cap; options)"), ("provider", "provider"), ("ledger", "ledger"),
+    ("jobs", "requests"),
     ("fired", "faults fired"), ("tasks_per_request", "upstream tasks / request"),
     ("videos_lost", "videos lost"), ("stuck", "stuck non-terminal"),
     ("unknown", "unknown outcome (told)"), ("files_outside", "files outside workdir"),
@@ -28,6 +29,8 @@ def cell(row: dict[str, Any], key: str) -> str:
         p50, top = row.get("recover_p50"), row.get("recover_max")
         return "—" if p50 is None or top is None else f"{p50:.2f} / {top:.2f}"
     value = row.get(key)
+    if key == "ledger":
+        return "PostgreSQL" if value == "postgres" else "SQLite"
     if value is None:
         return "—"
     if key == "tasks_per_request":
@@ -38,7 +41,7 @@ def cell(row: dict[str, Any], key: str) -> str:
 
 
 def table(rows: list[dict[str, Any]], seconds: int | None) -> str:
-    faults = {(r["row"], r["provider"]) for r in rows}
+    faults = {(r["row"], r["provider"], r.get("ledger", "sqlite")) for r in rows}
     inputs = sum(int(r.get("jobs", 0)) for r in rows)
     fired = sum(int(r.get("fired") or 0) for r in rows)
     lines = [
@@ -47,7 +50,9 @@ def table(rows: list[dict[str, Any]], seconds: int | None) -> str:
         + (f" · {seconds} s for the whole command" if seconds else ""),
         "",
         "| " + " | ".join(title for _, title in COLUMNS) + " |",
-        "|" + "|".join("---" if k in ("row", "provider") else "---:" for k, _ in COLUMNS) + "|",
+        "|"
+        + "|".join("---" if k in ("row", "provider", "ledger") else "---:" for k, _ in COLUMNS)
+        + "|",
     ]
     lines += ["| " + " | ".join(cell(r, k) for k, _ in COLUMNS) + " |" for r in rows]
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from .engine.bridge import LoopThread
 from .engine.callbacks import CallbackReceiver
 from .engine.client import AsyncClient, PollPolicy
 from .engine.job import Job
+from .engine.ledger_url import LedgerURL
 from .request import VideoRequest
 from .workflows import Storyboard
 from .workflows.sweep import Sweep
@@ -31,6 +32,7 @@ class Client:
         base_url: str | None = None,
         workdir: str | Path | None = None,
         *,
+        ledger: str | Path | LedgerURL | None = None,
         poll: PollPolicy | None = None,
         max_download_bytes: int = 4 * 1024**3,
         request_timeout: float = 30.0,
@@ -42,6 +44,7 @@ class Client:
             api_key,
             base_url,
             workdir,
+            ledger=ledger,
             poll=poll,
             max_download_bytes=max_download_bytes,
             request_timeout=request_timeout,

@@ -237,3 +237,28 @@ def ip() -> Any:
     shell = start_ipython() or get_ipython()  # None when another module started it first
     shell.run_line_magic("load_ext", "seedance_nb")
     return shell
+
+
+# ----------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL server on 127.0.0.1 for the whole session (``pg_support``); its
+    binaries missing is a failure, never a skip."""
+    from pg_support import PostgresServer
+
+    try:
+        server = PostgresServer().start()
+    except RuntimeError as exc:
+        pytest.fail(f"no PostgreSQL server for the team-ledger tests: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: Any) -> str:
+    """The URL (password included) of a fresh, empty database on the session's server."""
+    return str(postgres.database())

@@ -64,7 +64,7 @@ def run_resume(args: argparse.Namespace, out: Output) -> int:
     rows: list[dict[str, Any]] = []
     if ledger is not None:
         try:
-            rows = ledger.history(-1)  # SQLite: no limit
+            rows = ledger.history(-1)  # all of them
         finally:
             ledger.close()
     unknown = [r["id"] for r in rows if r["phase"] == "unknown"]

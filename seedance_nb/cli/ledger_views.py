@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import argparse
 
     from ..engine.job import Job
-    from ..engine.ledger import Ledger
+    from ..engine.ledger_core import LedgerCore
 
 
 class _Detached:
@@ -31,11 +31,17 @@ class _Detached:
     loop = None
 
 
-def open_ledger(workdir: Path) -> Ledger | None:
-    from ..engine.ledger import Ledger
+def open_ledger(workdir: Path) -> LedgerCore | None:
+    """The team's ledger when ``SEEDANCE_LEDGER_URL`` names one, else the workdir's file
+    (None while it does not exist: reading creates nothing)."""
+    from ..engine.ledger import open_ledger as open_any
+    from ..engine.settings import ledger_setting
 
+    team = ledger_setting(None)
+    if team is not None:
+        return open_any(team)
     path = workdir / "ledger.sqlite"
-    return Ledger(path) if path.exists() else None
+    return open_any(path) if path.exists() else None
 
 
 def job_from_row(row: dict[str, Any]) -> Job:
@@ -54,7 +60,8 @@ def get_row(workdir: Path, job_id: str) -> dict[str, Any]:
         finally:
             ledger.close()
     if row is None:
-        raise Refused(f"no job {job_id!r} in {workdir / 'ledger.sqlite'} (seedance-nb jobs)")
+        where = ledger.where if ledger is not None else workdir / "ledger.sqlite"
+        raise Refused(f"no job {job_id!r} in {where} (seedance-nb jobs)")
     return row
 
 

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,8 +27,9 @@ from .creator import Creator
 from .downloader import Downloader
 from .http import ProviderHTTP
 from .job import Job
-from .leases import Leases
-from .ledger import Ledger
+from .leases import Leases, new_owner
+from .ledger import open_ledger
+from .ledger_url import LedgerURL
 from .preview import preview_of
 from .scheduler import Scheduler
 from .settings import Settings, announce_emulator, choose_provider, resolve, workdir_path
@@ -59,7 +57,11 @@ def default_policy(emulated: bool) -> PollPolicy:
 
 
 def start_settings(
-    provider: str | None, api_key: str | None, base_url: str | None, workdir: str | Path | None
+    provider: str | None,
+    api_key: str | None,
+    base_url: str | None,
+    workdir: str | Path | None,
+    ledger: str | Path | LedgerURL | None = None,
 ) -> Settings:
     """:func:`config.resolve`, starting the offline emulator first when it stands in: the engine
     owns that side effect (and its once-per-process notice), the settings layer only decides."""
@@ -70,7 +72,7 @@ def start_settings(
 
         emulator_url = ensure_running(workdir_path(workdir) / "emulator")
         announce_emulator(choice.provider)
-    return resolve(provider, api_key, base_url, workdir, emulator_url=emulator_url)
+    return resolve(provider, api_key, base_url, workdir, emulator_url=emulator_url, ledger=ledger)
 
 
 class AsyncClient:
@@ -83,6 +85,7 @@ class AsyncClient:
         base_url: str | None = None,
         workdir: str | Path | None = None,
         *,
+        ledger: str | Path | LedgerURL | None = None,
         poll: PollPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         max_download_bytes: int = 4 * 1024**3,
@@ -91,13 +94,13 @@ class AsyncClient:
         storage_options: dict[str, Any] | None = None,
     ) -> None:
         store = open_store(storage, storage_options)  # refused before any side effect
-        settings = start_settings(provider, api_key, base_url, workdir)
+        settings = start_settings(provider, api_key, base_url, workdir, ledger)
         settings.workdir.mkdir(parents=True, exist_ok=True)
         self._settings: Settings = settings
         self.dialect = dialect_for(settings.provider)
-        self.ledger = Ledger(settings.workdir / "ledger.sqlite", background_checkpoints=True)
+        self.ledger = open_ledger(settings.ledger_at, background_checkpoints=True)
         self.poll = poll or default_policy(settings.emulated)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.owner = new_owner()
         self._http_client = http_client
         state = EngineState(
             self,
@@ -181,8 +184,11 @@ class AsyncClient:
 
     def __repr__(self) -> str:
         where = "emulator" if self.emulated else self.base_url
-        name, stored = type(self).__name__, f" storage={self.storage}" if self.storage else ""
-        return f"<{name} provider={self.provider_name} at {where} workdir={self.workdir}{stored}>"
+        name = type(self).__name__
+        team = f" ledger={self.ledger.where}" if self._settings.ledger is not None else ""
+        stored = f" storage={self.storage}" if self.storage else ""
+        where_ = f"at {where} workdir={self.workdir}"
+        return f"<{name} provider={self.provider_name} {where_}{team}{stored}>"
 
     def validate(self, prompt: Any, **params: Any) -> VideoRequest:
         """Check a request against the provider's limits; no network, no money."""
@@ -269,7 +275,7 @@ class AsyncClient:
         await self.resume()
         row = self.ledger.get(job_id)
         if row is None:
-            raise KeyError(f"no job {job_id!r} in {self.ledger.path}")
+            raise KeyError(f"no job {job_id!r} in {self.ledger.where}")
         return await self._storing.restore(self._state.job_from_row(row))
 
     async def submit(self, prompt: Any, *, force: bool = False, **params: Any) -> Job:

@@ -90,7 +90,7 @@ class Creator:
             self._not_sent(job, f"the create was not sent: {exc}")
             raise
         for attempt in range(CREATE_RATE_LIMIT_RETRIES + 1):
-            sent = time.time()  # until the deadline an unanswered create may still land
+            sent = self.state.ledger.now()  # until the deadline an unanswered create may land
             deadline = sent + self.state.request_timeout
             self.state.update(job, create_sent_at=sent, create_deadline=deadline)
             try:
@@ -187,7 +187,8 @@ class Creator:
                 job=job,
             )
         sent = job.row.get("create_sent_at") or job.created_at
-        deadline = time.time() + grace  # an answer came (5xx, garbage): the server is done
+        now = self.state.ledger.now  # the ledger's clock: the deadline may be another host's
+        deadline = now() + grace  # an answer came (5xx, garbage): the server is done
         if not isinstance(cause, (errors.APIError, errors.BadResponseError)):
             # no answer at all (cut, or a process died): the server may still be working on
             # it, so an empty listing proves nothing until the sender's timeout has passed
@@ -220,7 +221,7 @@ class Creator:
         candidates: list[TaskState] = []
         renewed = 0.0
         while True:
-            final = time.time() >= deadline
+            final = self.state.ledger.now() >= deadline
             if time.time() - renewed > LEASE_RENEW_SECONDS:  # no second client reconciles it
                 renewed = time.time()
                 self.leases.renew([job.id])
@@ -229,7 +230,7 @@ class Creator:
             except errors.SeedanceError as exc:
                 if not final:
                     log.info("task listing for %s not readable yet (%s)", job.id, exc)
-                    await asyncio.sleep(min(pause, max(0.0, deadline - time.time())))
+                    await asyncio.sleep(min(pause, max(0.0, deadline - self.state.ledger.now())))
                     continue
                 self._unknown(job, str(exc))
                 raise errors.UnknownOutcomeError(
@@ -241,7 +242,7 @@ class Creator:
                 return candidates  # one is ours; two or more cannot be told apart
             if final:
                 return candidates
-            await asyncio.sleep(min(pause, max(0.0, deadline - time.time())))
+            await asyncio.sleep(min(pause, max(0.0, deadline - self.state.ledger.now())))
             pause = min(RECONCILE_MAX_PAUSE, pause * 2)
 
     def _siblings(self, job: Job, sent: float) -> list[VideoRequest]:

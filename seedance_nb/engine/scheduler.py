@@ -164,7 +164,7 @@ class Scheduler:
         if not mine:
             return
         # a lease still good for most of its term is left alone: fewer rows written per round
-        soon = time.time() + LEASE_SECONDS - LEASE_RENEW_SECONDS
+        soon = self.state.ledger.now() + LEASE_SECONDS - LEASE_RENEW_SECONDS
         self.leases.renew([j.id for j in mine if (j.row.get("lease_until") or 0) < soon])
         loop = asyncio.get_running_loop()
         started = loop.time()  # intervals count from here: a slow round does not stretch them

@@ -15,7 +15,9 @@ from .. import catalog
 from ..catalog import Provider
 from ..errors import ConfigurationError
 from .http import Secret, check_base_url
+from .ledger_url import LedgerURL, ledger_location
 
+LEDGER_ENV = "SEEDANCE_LEDGER_URL"  # a team's ledger (postgresql://…); unset: the workdir's file
 DEFAULT_WORKDIR = "seedance-output"  # visible: jupyter-server will not serve hidden folders
 EMULATOR_KEY = "emulator-local-key"
 _announced: set[str] = set()
@@ -29,6 +31,20 @@ class Settings:
     emulated: bool
     route: str  # what the ledger dedupes on besides the request: provider@host
     workdir: Path
+    ledger: Path | LedgerURL | None = None  # None: <workdir>/ledger.sqlite
+
+    @property
+    def ledger_at(self) -> Path | LedgerURL:
+        """The ledger this client opens: a team's URL, or an SQLite file."""
+        return self.ledger if self.ledger is not None else self.workdir / "ledger.sqlite"
+
+
+def ledger_setting(ledger: str | Path | LedgerURL | None) -> Path | LedgerURL | None:
+    """The ledger asked for: ``ledger=``, else ``SEEDANCE_LEDGER_URL``, else None (the
+    workdir's own SQLite file). A URL is sealed at once so its password never prints."""
+    if ledger is None or ledger == "":
+        ledger = os.environ.get(LEDGER_ENV) or None
+    return ledger_location(ledger) if ledger is not None else None
 
 
 def default_workdir() -> Path:
@@ -118,6 +134,7 @@ def resolve(
     workdir: str | Path | None,
     *,
     emulator_url: str | None = None,
+    ledger: str | Path | LedgerURL | None = None,
 ) -> Settings:
     """Pick provider and key; fall back to the offline emulator when there is no key.
 
@@ -125,6 +142,7 @@ def resolve(
     ``base_url`` is given, the caller passes the running emulator's root as ``emulator_url``
     (the engine starts it: ``runtime.AsyncClient``); this module never starts a server."""
     wd = workdir_path(workdir)
+    where = ledger_setting(ledger)
     spec, key, emulated = _choose(provider, api_key, base_url)
     route = _route(spec, emulated, base_url)
     if emulated and base_url is None:
@@ -142,7 +160,7 @@ def resolve(
         env = " or ".join(spec.key_env)
         raise ConfigurationError(f"{spec.label} needs an API key: pass api_key= or set {env}")
     base_url = check_base_url(base_url, has_key=True)
-    return Settings(spec, Secret(key), base_url, emulated, route, wd)
+    return Settings(spec, Secret(key), base_url, emulated, route, wd, where)
 
 
 EMULATOR_NOTICE = (

@@ -21,7 +21,7 @@ from ..providers.base import Dialect
 from ..request import VideoRequest
 from .http import ProviderHTTP
 from .job import Job
-from .ledger import Ledger
+from .ledger_core import LedgerCore
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class EngineState:
         client: Any,
         settings: Settings,
         dialect: Dialect,
-        ledger: Ledger,
+        ledger: LedgerCore,
         poll: PollPolicy,
         owner: str,
         *,

@@ -2,7 +2,8 @@
 
 ``%load_ext seedance_nb`` registers the magic and a ``Seedance`` configurable, so defaults are
 set with ``%config Seedance.model = "seedance-2.0-fast"`` (traits: model, provider, workdir,
-display, wait, storage). The request options are generated from :mod:`seedance_nb.request.schema`, the one
+ledger, display, wait, storage). ``Seedance.ledger`` shows a URL's password masked. The request
+options are generated from :mod:`seedance_nb.request.schema`, the one
 declaration the CLI and the form read too. The cell validates at once, then hands the submit
 to the client's loop and returns; a live task view in the cell follows the job.
 
@@ -23,20 +24,40 @@ from urllib.parse import urlsplit
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
-from traitlets import Bool, Enum, Unicode
+from traitlets import Bool, Enum, TraitError, TraitType, Unicode, observe
 from traitlets.config.configurable import Configurable
 
 from .. import catalog
 from .. import display as h
-from ..errors import SeedanceError
+from ..engine.ledger_url import LedgerURL, ledger_location
+from ..errors import ConfigurationError, SeedanceError
 from ..request import schema as params
 from .magic_lines import LineCommands, Unknown
 from .magic_options import COMMANDS, HELP, with_options
 from .render import show_error, show_notice
-from .runner import get_client
+from .runner import get_client, use_ledger, use_storage
 from .view import TaskView, can_update_displays, launch
 
 __all__ = ["COMMANDS", "Seedance", "load_ipython_extension"]
+
+
+class LedgerSetting(TraitType[Any, Any]):
+    """A ledger: a ``postgresql://`` URL, held sealed (``%config`` shows its password
+    masked), or an SQLite file path; None for the default."""
+
+    default_value = None
+    allow_none = True
+    info_text = "a postgresql:// URL or an SQLite file path"
+
+    def validate(self, obj: Any, value: Any) -> LedgerURL | Path | None:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, (str, Path, LedgerURL)):
+            raise TraitError(f"Seedance.ledger takes {self.info_text}, not {type(value).__name__}")
+        try:
+            return ledger_location(value)
+        except ConfigurationError as exc:
+            raise TraitError(str(exc)) from None
 
 
 @magics_class
@@ -51,6 +72,10 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
     ).tag(config=True)
     workdir = Unicode(
         "seedance-output", help="Ledger and videos, relative to the notebook's folder."
+    ).tag(config=True)
+    ledger = LedgerSetting(
+        help="The job ledger: a team's postgresql:// URL, or an SQLite file; unset: "
+        "SEEDANCE_LEDGER_URL, else ledger.sqlite in the workdir."
     ).tag(config=True)
     display = Enum(
         list(h.DISPLAY_MODES),
@@ -69,11 +94,17 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
 
+    @observe("ledger")
+    def _ledger_changed(self, change: Any) -> None:
+        use_ledger(change["new"])  # the form, compare and history open the same ledger
+
+    @observe("storage")
+    def _storage_changed(self, change: Any) -> None:
+        use_storage(change["new"])  # ... and write to the same store
+
     # helpers ----------------------------------------------------------------------------
     def client(self, provider: str | None = None, workdir: Path | None = None) -> Any:
-        return get_client(
-            provider or self.provider or None, workdir or self._workdir(), self.storage or None
-        )
+        return get_client(provider or self.provider or None, workdir or self._workdir())
 
     def _workdir(self) -> Path:
         return Path(self.workdir).expanduser().resolve()

@@ -25,8 +25,14 @@ from ..engine.bridge import background_loop, run_sync, running_loop
 if TYPE_CHECKING:
     from ..engine.client import AsyncClient
     from ..engine.job import Job
+    from ..engine.ledger_url import LedgerURL
 
-_clients: dict[tuple[str | None, str, int, str | None], AsyncClient] = {}
+_clients: dict[tuple[str | None, str, int, Any, str | None], AsyncClient] = {}
+# the notebook's ledger (``%config Seedance.ledger``); None: SEEDANCE_LEDGER_URL, else the
+# workdir's own file. Every notebook client (magic, form, compare, history) uses it.
+_ledger: LedgerURL | Path | None = None
+# the notebook's object store (``%config Seedance.storage``); None: SEEDANCE_STORAGE, if set
+_storage: str | None = None
 # the loop each cached client was made for, until its first use binds it (client.loop)
 _homes: weakref.WeakKeyDictionary[AsyncClient, asyncio.AbstractEventLoop] = (
     weakref.WeakKeyDictionary()
@@ -38,19 +44,33 @@ def home_loop() -> asyncio.AbstractEventLoop:
     return running_loop() or background_loop()
 
 
+def use_ledger(ledger: LedgerURL | Path | None) -> None:
+    """Set the ledger every notebook client opens from now on (None: the default)."""
+    global _ledger
+    _ledger = ledger
+
+
+def use_storage(storage: str | None) -> None:
+    """Set the object store every notebook client writes to from now on (None: the default)."""
+    global _storage
+    _storage = storage or None
+
+
 def get_client(
     provider: str | None = None, workdir: str | Path | None = None, storage: str | None = None
 ) -> AsyncClient:
-    """The cached client for (provider, workdir, storage) on the current home loop; no
-    ``storage``: ``SEEDANCE_STORAGE`` if set."""
+    """The cached client for (provider, workdir, the notebook's ledger and store) on the home
+    loop; no ``storage``: the notebook's (``%config Seedance.storage``), else
+    ``SEEDANCE_STORAGE`` if set."""
     from ..engine.client import AsyncClient
 
     wd = str(Path(workdir or "seedance-output").expanduser().resolve())
     loop = home_loop()
-    key = (provider or None, wd, id(loop), storage or None)
+    storage = storage or _storage
+    key = (provider or None, wd, id(loop), _ledger, storage)
     client = _clients.get(key)
     if client is None or client.closed or (client.loop is not None and client.loop.is_closed()):
-        client = AsyncClient(provider=provider or None, workdir=wd, storage=storage or None)
+        client = AsyncClient(provider=provider or None, workdir=wd, ledger=_ledger, storage=storage)
         _clients[key] = client
         _homes[client] = loop
     return client

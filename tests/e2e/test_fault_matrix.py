@@ -14,14 +14,20 @@ an API key the emulator requires. Then, per row:
 * time to recover — for each fault the client saw, seconds from seeing it to the step it
   broke succeeding (``AsyncClient.recovery_seconds``), reported as p50 and max.
 
-CI runs this file with ``JOBS=6`` (the fast slice). The full matrix (``JOBS=40`` and the
-gateway rows at full size) is ``bash scripts/fault-matrix``, which also rewrites the table in
-RELIABILITY.md from ``artifacts/fault-matrix.json``.
+Every row runs on the default SQLite ledger; the rows that lean on the ledger (lost and refused
+creates, a failed status round, a cut download, the mixed row, an unknown outcome) run on a
+team ledger on a real PostgreSQL server too, and with ``SEEDANCE_FAULT_PG_ROWS=all`` every row
+does.
+
+CI runs this file with ``JOBS=6`` (the fast slice). The full matrix (``JOBS=40``, the gateway
+rows at full size and every row on PostgreSQL too) is ``bash scripts/fault-matrix``, which also
+rewrites the table in RELIABILITY.md from ``artifacts/fault-matrix.json``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
@@ -97,11 +103,31 @@ ROWS = [
 ]
 
 
+# the rows that also run on a PostgreSQL ledger in the fast slice (all of them when
+# SEEDANCE_FAULT_PG_ROWS=all): what writes the ledger hardest or races in it
+PG_FAST = (
+    "create-5xx@0.3",
+    "create-drop@0.5",
+    "create-timeout@0.5",
+    "status-5xx*1",
+    "download-cut@0.5",
+    "create-5xx@0.1,create-drop@0.1,status-5xx@0.1,status-garbage@0.1,status-reset@0.1,"
+    "download-cut@0.2,download-expired@0.1,callback-drop@0.3",
+)
+PG_ALL = os.environ.get("SEEDANCE_FAULT_PG_ROWS", "") == "all"
+CASES = [(row, "sqlite") for row in ROWS] + [
+    (row, "postgres")
+    for row in ROWS
+    if PG_ALL or row.name in PG_FAST or (row.expect_unknown and row.provider == "orcarouter")
+]
+
+
 @dataclass
 class Figures:
     row: str
     provider: str
     jobs: int
+    ledger: str = "sqlite"
     fired: int = 0  # fault firings the emulator counted
     upstream_tasks: int = 0  # tasks the emulator created in this row
     adopted: int = 0  # distinct upstream tasks the jobs are bound to
@@ -153,7 +179,8 @@ async def _settle(jobs: list[sd.Job], deadline: float) -> None:
         await asyncio.sleep(0.2)
 
 
-def _run_row(row: Row, root: Path) -> Figures:
+def _run_row(row: Row, root: Path, ledger: str | None = None) -> Figures:
+    """``ledger``: a PostgreSQL URL for the team ledger; None for the workdir's SQLite file."""
     key = "sk-matrix-" + secrets.token_hex(12)
     work, state = root / "work", root / "emulator"
     emu = Emulator(
@@ -174,7 +201,9 @@ def _run_row(row: Row, root: Path) -> Figures:
         lg.addHandler(keep)
         lg.setLevel(logging.DEBUG)
     texts: list[str] = []
-    figures = Figures(row=row.name, provider=row.provider, jobs=JOBS)
+    figures = Figures(
+        row=row.name, provider=row.provider, jobs=JOBS, ledger="postgres" if ledger else "sqlite"
+    )
     started = time.monotonic()
     try:
         prefix = catalog_prefix(row.provider)
@@ -185,6 +214,7 @@ def _run_row(row: Row, root: Path) -> Figures:
                 api_key=key,
                 base_url=emu.base_url + prefix,
                 workdir=work,
+                ledger=ledger,
                 request_timeout=REQUEST_TIMEOUT,
                 poll=sd.PollPolicy(0.5, 4.0) if row.callbacks else None,
             )
@@ -215,6 +245,7 @@ def _run_row(row: Row, root: Path) -> Figures:
                 for job in jobs:
                     texts.extend([repr(job), str(job), job.summary(), job._repr_html_()])
                 texts.append(repr(client))
+                texts.append(json.dumps(client.ledger.history(-1), default=str))  # every row
                 _recovery_figures(figures, client.recovery_seconds())
                 return jobs
 
@@ -271,9 +302,18 @@ def catalog_prefix(provider: str) -> str:
     return prefix + ("/api/v3" if provider == "ark" and not prefix.endswith("/api/v3") else "")
 
 
-@pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r.provider}:{r.name}")
-def test_fault_row(row: Row, tmp_path: Path, fault_matrix: list[dict[str, Any]]) -> None:
-    figures = _run_row(row, tmp_path)
+@pytest.mark.parametrize(
+    ("row", "ledger"), CASES, ids=[f"{led}:{r.provider}:{r.name}" for r, led in CASES]
+)
+def test_fault_row(
+    row: Row,
+    ledger: str,
+    tmp_path: Path,
+    fault_matrix: list[dict[str, Any]],
+    request: pytest.FixtureRequest,
+) -> None:
+    url = request.getfixturevalue("pg_url") if ledger == "postgres" else None
+    figures = _run_row(row, tmp_path, url)
     fault_matrix.append({**figures.__dict__, "tasks_per_request": figures.tasks_per_request})
     assert figures.fired > 0, f"{row.spec} never fired: the row proves nothing"
     assert not figures.notes, figures.notes

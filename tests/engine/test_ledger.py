@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from seedance_nb.engine.ledger import SCHEMA, Ledger
+from seedance_nb.engine.ledger_core import schema_version
 
 _CLAIM: dict[str, Any] = {
     "route": "r",
@@ -28,16 +29,29 @@ def _claim(ledger: Ledger, n: int) -> str:
     return str(row["id"])
 
 
-def test_a_ledger_from_an_earlier_version_gains_the_new_columns(tmp_path: Path) -> None:
+def test_a_ledger_from_an_earlier_version_is_upgraded_in_place(tmp_path: Path) -> None:
+    # the first release's file: no create_deadline, no schema version recorded, one job in it
     path = tmp_path / "ledger.sqlite"
-    old_schema = SCHEMA.replace("    create_deadline REAL,\n", "")
+    assert "create_deadline" not in SCHEMA
     with sqlite3.connect(path) as db:
-        db.executescript(old_schema)
+        db.executescript(SCHEMA)
+        db.execute(
+            "INSERT INTO jobs (id, route, provider, request_hash, model_id, prompt, "
+            "request_json, status, phase, created_at, updated_at) "
+            "VALUES ('job_old', 'r', 'ark', 'h0', 'm', 'p', '{}', 'succeeded', 'done', 1, 1)"
+        )
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 0
     ledger = Ledger(path)
+    again, fresh = ledger.claim(request_hash="h0", force=False, **_CLAIM)
+    assert not fresh and again["id"] == "job_old" and again["create_deadline"] is None
     job = _claim(ledger, 1)
     assert ledger.update(job, create_deadline=123.0)["create_deadline"] == 123.0
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     ledger.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == schema_version() == 4
+        columns = {r[1]: r[2] for r in db.execute("PRAGMA table_info(jobs)")}
+    assert columns["stored_url"] == columns["store_error"] == "TEXT"
 
 
 def test_a_failing_batch_writes_nothing(tmp_path: Path) -> None:

@@ -514,10 +514,11 @@ def test_the_magic_passes_its_storage_trait_to_the_client(tmp_path: Path) -> Non
 
 def test_an_older_ledger_gains_the_storage_columns(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
-    old = SCHEMA.replace("    stored_url TEXT,\n", "").replace("    store_error TEXT,\n", "")
-    assert old != SCHEMA
+    # a ledger of the release before storage: version 2 (the first schema + create_deadline)
     with sqlite3.connect(path) as db:
-        db.executescript(old)
+        db.executescript(SCHEMA)
+        db.execute("ALTER TABLE jobs ADD COLUMN create_deadline REAL")
+        db.execute("PRAGMA user_version=2")
     ledger = Ledger(path)
     types = {r[1]: r[2] for r in ledger._db.execute("PRAGMA table_info(jobs)")}
     assert types["stored_url"] == "TEXT" and types["store_error"] == "TEXT"
