@@ -158,9 +158,9 @@ def test_done_view_video_fits_has_a_poster_link_copy_and_cost(in_tmp: Path) -> N
     assert vid["poster"].startswith("data:image/jpeg;base64,")
     jpeg = base64.b64decode(vid["poster"].split(",", 1)[1])
     assert jpeg[:3] == b"\xff\xd8\xff" and len(jpeg) <= 15_000
-    # cost beside the tokens, no float noise
+    # cost beside the billed tokens, no float noise, no "est." once the usage is known
     cost = catalog.estimate_cost("seedance-2.0-fast", 40_176)
-    assert f"40,176 tokens ≈ ${cost:.2f}" in doc.visible
+    assert f"40,176 tokens · ${cost:.2f}" in doc.visible and "est." not in h.done_summary(job)
     # a link to the file, a copy-prompt button, the prompt selectable by hand
     (link,) = [a for a in doc.find("a") if a.get("href", "").endswith(".mp4")]
     assert link["href"] == vid["src"] and link["target"] == "_blank"
@@ -239,7 +239,7 @@ def test_live_view_shows_prompt_settings_cost_and_eta() -> None:
     assert visible.count("A paper boat drifts") == 1 and "…" in visible  # shortened
     assert "16:9 720p · 5s · seed 42" in visible
     est = catalog.estimate_tokens(1280, 720, 5)
-    assert f"≈ {est:,} tokens ≈ ${catalog.estimate_cost('seedance-2.0', est):.2f}" in visible
+    assert f"≈ {est:,} tokens · est. ${catalog.estimate_cost('seedance-2.0', est):.2f}" in visible
     typical = catalog.typical_render_seconds("seedance-2.0", 1280, 720, 5)
     assert f"≈ {typical - 5:.0f} s left" in visible
     assert doc.find("progress")

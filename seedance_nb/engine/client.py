@@ -26,6 +26,7 @@ from ..request import VideoRequest, build_request
 from ..request.schema import check_names, params_of
 from .assets import Asset, register_asset
 from .bridge import run_now
+from .budget import Budget, BudgetMethods
 from .callbacks import CallbackReceiver
 from .creator import Creator
 from .downloader import Downloader
@@ -72,7 +73,7 @@ def start_settings(
     return resolve(provider, api_key, base_url, workdir, emulator_url=emulator_url)
 
 
-class AsyncClient:
+class AsyncClient(BudgetMethods):
     """Seedance client for ``async`` code; see :class:`seedance_nb.Client` for the sync twin."""
 
     def __init__(
@@ -86,6 +87,7 @@ class AsyncClient:
         http_client: httpx.AsyncClient | None = None,
         max_download_bytes: int = 4 * 1024**3,
         request_timeout: float = 30.0,
+        budget_usd: float | None = None,
     ) -> None:
         settings = start_settings(provider, api_key, base_url, workdir)
         settings.workdir.mkdir(parents=True, exist_ok=True)
@@ -112,6 +114,7 @@ class AsyncClient:
         self._scheduler = Scheduler(state, self._leases, self._creator, self._downloader)
         self._resumed = False
         self._receivers: list[CallbackReceiver] = []
+        self._budget = Budget(self.ledger, settings.route, settings.emulated, budget_usd)
 
     # properties ---------------------------------------------------------------------------
     @property
@@ -276,6 +279,7 @@ class AsyncClient:
     async def submit(self, prompt: Any, *, force: bool = False, **params: Any) -> Job:
         """Validate, then create the task once; the same request returns the same job."""
         request, notes = self._build(prompt, params, warn=True)
+        self.check_budget([request], force=force)  # no await from here to the claim
         await self.resume()
         row, fresh = self.ledger.claim(
             route=self.route,

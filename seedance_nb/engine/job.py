@@ -194,6 +194,14 @@ class Job:
         return catalog.estimate_cost(self.request.tier, self.tokens or self.estimated_tokens)
 
     @property
+    def url_expires_at(self) -> float | None:
+        """When the video URL expires, for a job that succeeded upstream whose video is not on
+        disk yet (24 h from the provider's finish); None otherwise. ``client.resume()`` fetches it."""
+        from .expiry import url_expires_at
+
+        return url_expires_at(self)
+
+    @property
     def client(self) -> AsyncClient:
         """The async client that drives this job (a cancel or a new take runs on its loop)."""
         return self._runtime
@@ -243,6 +251,22 @@ class Job:
     def cancel(self) -> Job:
         """Ask the provider to cancel (Ark: only while queued)."""
         return self._run_sync(self.cancel_async(), None)
+
+    async def remix_async(self, *, force: bool = False, **changes: Any) -> Job:
+        """A new job from this job's parameters and ``changes`` (``prompt`` too), submitted on
+        this job's client; reuse rules, validation and the budget apply as to any submit."""
+        loop = asyncio.get_running_loop()
+        if self._runtime.loop is not None and loop is not self._runtime.loop:
+            return await self._bridge(self.remix_async(force=force, **changes))
+        from .remix import remix_params
+
+        prompt, params = remix_params(self.request, changes, self._runtime.provider)
+        return await self._runtime.submit(prompt, force=force, **params)
+
+    def remix(self, *, force: bool = False, **changes: Any) -> Job:
+        """``job.remix(seed=8, duration=6)``: this job's parameters with your changes, as a
+        new job (returned once its task exists; ``.wait()`` for the video)."""
+        return self._run_sync(self.remix_async(force=force, **changes), None)
 
     async def _bridge(self, coro: Any) -> Any:
         loop = self._runtime.loop

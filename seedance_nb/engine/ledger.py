@@ -322,3 +322,19 @@ class Ledger:
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+    def find(self, route: str, request_hash: str) -> dict[str, Any] | None:
+        """The job "the same request" would return, without claiming anything (a budget
+        check: a reused job costs nothing)."""
+        with self._lock:
+            return same_request(self._db, route, request_hash)
+
+    def spend_rows(self) -> list[dict[str, Any]]:
+        """What spend is counted from: every job that was not refused (a refused create was
+        never paid), oldest first, with the columns a cost needs."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, route, provider, tier, model_id, status, phase, usage_json, "
+                "request_json, created_at FROM jobs WHERE phase!='rejected' ORDER BY created_at"
+            ).fetchall()
+        return [dict(r) for r in rows]

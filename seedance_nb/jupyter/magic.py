@@ -2,7 +2,7 @@
 
 ``%load_ext seedance_nb`` registers the magic and a ``Seedance`` configurable, so defaults are
 set with ``%config Seedance.model = "seedance-2.0-fast"`` (traits: model, provider, workdir,
-display, wait). The request options are generated from :mod:`seedance_nb.request.schema`, the one
+display, wait, budget_usd). The request options are generated from :mod:`seedance_nb.request.schema`, the one
 declaration the CLI and the form read too. The cell validates at once, then hands the submit
 to the client's loop and returns; a live task view in the cell follows the job.
 
@@ -23,17 +23,19 @@ from urllib.parse import urlsplit
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
-from traitlets import Bool, Enum, Unicode
+from traitlets import Bool, Enum, Float, Unicode, observe
 from traitlets.config.configurable import Configurable
 
 from .. import catalog
 from .. import display as h
 from ..errors import SeedanceError
 from ..request import schema as params
+from .form import remix_form
 from .magic_lines import LineCommands, Unknown
 from .magic_options import COMMANDS, HELP, with_options
+from .remix import set_opener
 from .render import show_error, show_notice
-from .runner import get_client
+from .runner import get_client, set_budget
 from .view import TaskView, can_update_displays, launch
 
 __all__ = ["COMMANDS", "Seedance", "load_ipython_extension"]
@@ -61,8 +63,20 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
         config=True
     )
 
+    budget_usd = Float(
+        None,
+        allow_none=True,
+        help="Cap on spend in US dollars, counted from the workdir's ledger; a submit past it "
+        "is refused before anything is sent. None: SEEDANCE_BUDGET_USD, else no cap.",
+    ).tag(config=True)
+
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
+        set_budget(self.budget_usd)
+
+    @observe("budget_usd")
+    def _budget_changed(self, change: Any) -> None:
+        set_budget(change["new"])  # every notebook client, the form's and history's too
 
     # helpers ----------------------------------------------------------------------------
     def client(self, provider: str | None = None, workdir: Path | None = None) -> Any:
@@ -122,8 +136,9 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
         models = [m.strip() for m in (values.pop("model", None) or self.model).split(",")]
         models = [m for m in models if m]
         client = self.client(args.provider)
-        for m in models:
-            client.validate(prompt, model=m, **values)
+        requests = [client.validate(prompt, model=m, **values) for m in models]
+        if not args.dry_run:  # refused here, in one line, before any view or request
+            client.check_budget(requests, force=args.force)
         if args.dry_run:
             for m in models:
                 self._show_preview(client.preview(prompt, model=m, **values))
@@ -154,7 +169,7 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
         body = json.dumps(pv["body"], indent=2, ensure_ascii=False, default=str)
         cost = pv["estimated_cost_usd"]
         est = f"≈ {pv['estimated_tokens']:,} tokens" + (
-            f" ≈ ${cost:.2f}" if cost is not None else ""
+            f" · est. ${cost:.2f}" if cost is not None else ""
         )
         req = pv["request"]
         head = f"dry run · {req.describe()} · {est} · nothing sent"
@@ -181,3 +196,4 @@ def load_ipython_extension(ipython: Any) -> None:
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
     config.set_notifier(show_notice)
+    set_opener(remix_form)  # the views' Remix buttons open the form

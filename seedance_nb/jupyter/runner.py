@@ -38,8 +38,22 @@ def home_loop() -> asyncio.AbstractEventLoop:
     return running_loop() or background_loop()
 
 
+_budget: list[float | None] = []  # the notebook's budget (%config Seedance.budget_usd), if set
+
+
+def set_budget(usd: float | None) -> None:
+    """Hold every notebook client to ``usd`` (``%config Seedance.budget_usd``); None: back to
+    ``SEEDANCE_BUDGET_USD`` (or no budget)."""
+    from ..engine.settings import budget_value, default_budget
+
+    _budget[:] = [] if usd is None else [budget_value(usd, "Seedance.budget_usd")]
+    for client in _clients.values():
+        client.budget_usd = _budget[0] if _budget else default_budget()
+
+
 def get_client(provider: str | None = None, workdir: str | Path | None = None) -> AsyncClient:
-    """The cached client for (provider, workdir) on the current home loop."""
+    """The cached client for (provider, workdir) on the current home loop, held to the
+    notebook's budget."""
     from ..engine.client import AsyncClient
 
     wd = str(Path(workdir or "seedance-output").expanduser().resolve())
@@ -47,7 +61,9 @@ def get_client(provider: str | None = None, workdir: str | Path | None = None) -
     key = (provider or None, wd, id(loop))
     client = _clients.get(key)
     if client is None or client.closed or (client.loop is not None and client.loop.is_closed()):
-        client = AsyncClient(provider=provider or None, workdir=wd)
+        client = AsyncClient(
+            provider=provider or None, workdir=wd, budget_usd=_budget[0] if _budget else None
+        )
         _clients[key] = client
         _homes[client] = loop
     return client
