@@ -51,6 +51,7 @@ class RemixButton:
     display_mode: str
     _takes_box: Any
     _remix_button: Any = None
+    remix_forms: tuple[Any, ...] = ()  # the forms Remix opened under this view, oldest first
 
     def _make_remix_button(self) -> Any:
         import ipywidgets as w
@@ -74,6 +75,7 @@ class RemixButton:
         if job is None:
             return None
         form = open_remix_form(job, self.client or job.client, self.display_mode)
+        self.remix_forms = (*self.remix_forms, form)
         if self._takes_box is not None:
             self._takes_box.children = (*self._takes_box.children, form.widget)
         return form
