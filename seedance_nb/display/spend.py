@@ -3,8 +3,10 @@ library): real providers first, then the emulator's "would have cost", then the 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .files import shown_path
 from .style import FONT, MONO, PALETTE, esc
 from .words import money
 
@@ -12,7 +14,12 @@ if TYPE_CHECKING:
     from ..engine.budget import Spend, SpendRow
 
 HEAD = ("provider", "model", "day", "jobs", "cost")
-NOTE = "at catalog prices (sd.catalog.price_of), est. where the provider's usage is not known yet"
+NOTE = "at catalog prices (sd.catalog.price_of); est.: the provider's usage is not known yet"
+
+
+def _where(spend: Spend) -> str:
+    """The workdir as a saved notebook may show it: relative to the cwd, no machine path."""
+    return shown_path(Path(spend.workdir)) or spend.workdir
 
 
 def cost_text(row: SpendRow) -> str:
@@ -52,7 +59,7 @@ def budget_text(spend: Spend) -> str:
 
 def spend_text(spend: Spend) -> str:
     """The spend as a fixed-width table per pool, then the budget line."""
-    lines = [f"spend in {spend.workdir} ({NOTE})"]
+    lines = [f"spend in {_where(spend)} · {NOTE}"]
     for title, total_label, rows, total in _sections(spend):
         table = [list(HEAD)] + [
             [r.provider, r.model, r.day, str(r.jobs), cost_text(r)] for r in rows
@@ -101,7 +108,7 @@ def _table(rows: list[SpendRow], colour: str) -> str:
 def spend_html(spend: Spend) -> str:
     """The spend as HTML: a table with a bar per row for each pool, then the budget bar."""
     parts = [
-        f"<div style='color:{PALETTE['muted']}'>spend in {esc(spend.workdir)} · {esc(NOTE)}</div>"
+        f"<div style='color:{PALETTE['muted']}'>spend in {esc(_where(spend))} · {esc(NOTE)}</div>"
     ]
     for title, total_label, rows, total in _sections(spend):
         colour = PALETTE["running"] if title == "providers" else PALETTE["muted"]
