@@ -4,8 +4,9 @@ The ``07-budget-and-remix`` tutorial runs (Run All); its ``%%seedance`` cell end
 and a **Remix** button. A real click on Remix opens the form under the view, prefilled with
 that job's prompt and parameters (the click reaches the kernel as a comm message, possibly on
 a subshell thread); a new seed typed in and a click on Submit make a new job, whose video is
-served next to the notebook and plays (``currentTime`` advancing). A screenshot of the
-prefilled form is saved under ``artifacts/``.
+served next to the notebook and plays (``currentTime`` advancing). The ``%seedance spend``
+table shows its dollar amounts as text (not typeset as TeX). A screenshot of the prefilled
+form is saved under ``artifacts/``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ def test_remix_opens_the_form_prefilled_and_its_submit_plays_a_new_video(lab: st
                 timeout=30_000,
             )
             before = sorted({v["src"] for v in videos(page)})
+            # the spend: dollar amounts as text (JupyterLab would typeset "$…$" as TeX)
+            budget_lines = page.eval_on_selector_all(  # textContent: cells off screen too
+                ".seedance-spend .seedance-budget", "els => els.map(e => e.textContent)"
+            )
 
             remix.first.scroll_into_view_if_needed()
             remix.first.click()  # a real mouse click
@@ -89,7 +94,7 @@ def test_remix_opens_the_form_prefilled_and_its_submit_plays_a_new_video(lab: st
             new = [v for v in videos(page) if v["src"] not in before]
             page.wait_for_timeout(1500)
             later = [v for v in videos(page) if new and v["src"] == new[0]["src"]]
-            text = page.locator(".jp-Notebook").inner_text()
+            errors = page.locator(".jp-OutputArea .seedance-error").all_inner_texts()
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "browser-remix-failed.png"), full_page=True)
             (ARTIFACTS / "browser-remix-failed.html").write_text(page.content())
@@ -105,7 +110,10 @@ def test_remix_opens_the_form_prefilled_and_its_submit_plays_a_new_video(lab: st
         "duration": "4",
         "resolution": "480p",
     }, shown
-    assert "submit failed" not in text and "BudgetExceeded" not in text
+    assert errors == []  # no refused submit, no budget refusal, no failed view
+    first, magic = budget_lines  # client.spend() in Python, then %seedance spend
+    assert "budget $0.75 (the emulator's would-have-cost): spent $0.28, $0.47 left" in first
+    assert "budget $1.50 (the emulator's would-have-cost): spent $0.86" in magic
     (video,) = new
     assert video["src"].startswith(f"{lab}/files/remix/seedance-output/budget-demo/videos/"), video
     assert video["width"] == 864  # 16:9 480p, as the job it remixed

@@ -312,13 +312,14 @@ def test_the_magic_budget_refuses_in_one_line_and_spend_shows_it(
         assert requests_seen(emu) == before  # refused in the cell, before any view or request
         (line,) = htmls(cap)
         assert "seedance-error" in line and "BudgetExceeded" in line and "$0.50" in line
+        assert "mathjax_ignore" in line  # JupyterLab would typeset "$0.28 … $0.50" as TeX
         # the form and history share the notebook's client, so they hold the same budget
         client = runner.get_client(None, tmp_path / "seedance-output")
         assert client.budget_usd == 0.5
         _, cap = await run(ip, "%seedance spend")
         (text,) = texts(cap)
         assert "would have cost $0.28" in text and "budget $0.50" in text and "$0.22 left" in text
-        assert "seedance-bar" in htmls(cap)[0]
+        assert "seedance-bar" in htmls(cap)[0] and "mathjax_ignore" in htmls(cap)[0]
         await run(ip, "%config Seedance.budget_usd = None")
         assert client.budget_usd is None
         _, cap = await run(ip, "%seedance config")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .files import shown_path
-from .style import FONT, MONO, PALETTE, esc
+from .style import FONT, MONO, NO_MATH, PALETTE, esc
 from .words import money
 
 if TYPE_CHECKING:
@@ -121,4 +121,7 @@ def spend_html(spend: Spend) -> str:
         colour = PALETTE["error"] if over else PALETTE["success"]
         line = _bar(spend.spent_usd / spend.budget_usd, colour, "12em") + " " + line
     parts.append(f"<div class='seedance-budget' style='margin-top:6px'>{line}</div>")
-    return f"<div class='seedance-spend' style='{FONT};line-height:1.6'>{''.join(parts)}</div>"
+    return (
+        f"<div class='seedance-spend {NO_MATH}' style='{FONT};line-height:1.6'>"
+        f"{''.join(parts)}</div>"
+    )
