@@ -5,7 +5,7 @@ importing the Jupyter face; the Jupyter views use it too.
 
 Parts: :mod:`.style` (colours that pass contrast in both JupyterLab themes, the error and
 notice lines), :mod:`.files` (poster frame, frame size, paths), :mod:`.words` (the text view,
-money, ETA), :mod:`.job_view` (the job's HTML).
+money, ETA), :mod:`.job_view` (the job's HTML), :mod:`.spend` (a workdir's spend).
 """
 
 from __future__ import annotations
