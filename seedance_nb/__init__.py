@@ -17,6 +17,7 @@ from .client import Client
 from .engine.assets import Asset
 from .engine.callbacks import CallbackReceiver
 from .engine.client import AsyncClient, PollPolicy
+from .engine.frames import last_frame
 from .engine.job import Job
 from .errors import (
     APIConnectionError,
@@ -41,6 +42,9 @@ from .errors import (
 )
 from .providers.task import TaskError, TaskState, Usage
 from .request import SeedanceWarning, VideoRequest
+from .workflows import Film, Shot, Storyboard
+from .workflows.sweep import Sweep
+from .workflows.sweep_plan import SweepInvalid, SweepPlan
 
 __version__ = "0.1.0"
 
@@ -53,15 +57,24 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """Lazy Jupyter helpers (``compare``, ``form``, ``show_references``) load on first use."""
+    """Lazy Jupyter helpers (``compare``, ``sweep``, ``storyboard``, ``form``,
+    ``show_references``) load on first use."""
     if name == "compare":
         from .jupyter.compare import compare
 
         return compare
+    if name == "sweep":
+        from .jupyter.sweep import sweep
+
+        return sweep
     if name == "form":
         from .jupyter.form import form
 
         return form
+    if name == "storyboard":
+        from .jupyter.storyboard import storyboard
+
+        return storyboard
     if name == "show_references":
         from .jupyter.refs import show_references
 
@@ -82,6 +95,7 @@ __all__ = [
     "ConfigurationError",
     "DownloadCapExceeded",
     "DownloadError",
+    "Film",
     "InsufficientQuotaError",
     "InvalidRequest",
     "Job",
@@ -94,6 +108,11 @@ __all__ = [
     "SeedanceError",
     "SeedanceWarning",
     "ServerError",
+    "Shot",
+    "Storyboard",
+    "Sweep",
+    "SweepInvalid",
+    "SweepPlan",
     "TaskError",
     "TaskState",
     "UnknownOutcomeError",
@@ -103,6 +122,9 @@ __all__ = [
     "catalog",
     "compare",
     "form",
+    "last_frame",
     "load_ipython_extension",
     "show_references",
+    "storyboard",
+    "sweep",
 ]

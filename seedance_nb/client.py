@@ -18,6 +18,9 @@ from .engine.callbacks import CallbackReceiver
 from .engine.client import AsyncClient, PollPolicy
 from .engine.job import Job
 from .request import VideoRequest
+from .workflows import Storyboard
+from .workflows.sweep import Sweep
+from .workflows.sweep_plan import SweepPlan, plan_sweep
 
 
 class Client:
@@ -34,6 +37,8 @@ class Client:
         max_download_bytes: int = 4 * 1024**3,
         request_timeout: float = 30.0,
         budget_usd: float | None = None,
+        storage: str | None = None,
+        storage_options: dict[str, Any] | None = None,
     ) -> None:
         self._async = AsyncClient(
             provider,
@@ -44,6 +49,8 @@ class Client:
             max_download_bytes=max_download_bytes,
             request_timeout=request_timeout,
             budget_usd=budget_usd,
+            storage=storage,
+            storage_options=storage_options,
         )
         self._thread = LoopThread()
 
@@ -54,6 +61,7 @@ class Client:
     base_url = property(lambda self: self._async.base_url)
     workdir = property(lambda self: self._async.workdir)
     ledger = property(lambda self: self._async.ledger)
+    storage = property(lambda self: self._async.storage)
 
     @property
     def budget_usd(self) -> float | None:
@@ -93,6 +101,29 @@ class Client:
         self, prompt: Any, *, timeout: float | None = None, force: bool = False, **params: Any
     ) -> Job:
         return self.submit(prompt, force=force, **params).wait(timeout)
+
+    def storyboard(self, shots: Any, *, force: bool = False, **params: Any) -> Storyboard:
+        """Shots chained by their last frame (see :class:`~seedance_nb.Storyboard`): validated
+        here, then submitted in order on this client's loop; ``board.wait()``,
+        ``board.concat(path)``."""
+        board = Storyboard(self._async, shots, force=force, **params)
+        return board.start(self._thread.loop)
+
+    def existing(self, request: VideoRequest) -> str | None:
+        """See :meth:`AsyncClient.existing`: the job id a submit would reuse, else None."""
+        return self._async.existing(request)
+
+    def plan_sweep(self, prompt: str, *, force: bool = False, **params: Any) -> SweepPlan:
+        """Expand, validate and price a sweep (see :meth:`sweep`); nothing is sent."""
+        return plan_sweep(self._async, prompt, force=force, **params)
+
+    def sweep(self, prompt: str, *, force: bool = False, **params: Any) -> Sweep:
+        """Every combination of the parameters given as lists (``seed=[1, 2, 3]``), with
+        ``{name}`` placeholders of the prompt filled from them; all validated before any is
+        sent (``sd.InvalidRequest`` names the refused axis values). Returns at once; then
+        ``sweep.wait()``, ``sweep.rows()``, ``sweep.to_pandas()``, ``sweep.save_html(path)``."""
+        plan = self.plan_sweep(prompt, force=force, **params)
+        return self._thread.run(Sweep(self._async, plan).start())
 
     def register_asset(self, media: Any, **kw: Any) -> Asset:
         """See :meth:`AsyncClient.register_asset` (the emulator only)."""

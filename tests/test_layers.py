@@ -2,7 +2,7 @@
 
 Layers, lowest first; a module may import its own layer and those below it::
 
-    catalog → request → providers → emulator → engine → faces
+    catalog → request → providers → emulator → engine → workflows → faces
 
 ``errors`` is a base module anyone may import (it imports nothing of the package);
 ``__init__.py`` of the package is an entry point that may import anything. The emulator
@@ -31,7 +31,7 @@ PACKAGE = "seedance_nb"
 ROOT = Path(seedance_nb.__file__).parent
 
 BASE, ENTRY = "base", "entry"
-ORDER = ("catalog", "request", "providers", "emulator", "engine", "faces")
+ORDER = ("catalog", "request", "providers", "emulator", "engine", "workflows", "faces")
 RANK = {BASE: -1, **{name: i for i, name in enumerate(ORDER)}, ENTRY: len(ORDER)}
 
 # one line per module: a new module fails test_every_module_is_placed until it is placed here
@@ -107,6 +107,16 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.engine.creator": "engine",
     "seedance_nb.engine.scheduler": "engine",
     "seedance_nb.engine.bridge": "engine",
+    "seedance_nb.engine.frames": "engine",
+    "seedance_nb.workflows": "workflows",
+    "seedance_nb.workflows.board_html": "workflows",
+    "seedance_nb.workflows.film": "workflows",
+    "seedance_nb.workflows.storyboard": "workflows",
+    "seedance_nb.workflows.sweep_plan": "workflows",
+    "seedance_nb.workflows.sweep": "workflows",
+    "seedance_nb.workflows.gallery_html": "workflows",
+    "seedance_nb.engine.preview": "engine",
+    "seedance_nb.engine.storage": "engine",
     "seedance_nb.client": "faces",
     "seedance_nb.cli": "faces",
     "seedance_nb.cli.__main__": "faces",
@@ -125,10 +135,13 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.jupyter.magic": "faces",
     "seedance_nb.jupyter.magic_lines": "faces",
     "seedance_nb.jupyter.magic_options": "faces",
+    "seedance_nb.jupyter.magic_sweep": "faces",
     "seedance_nb.jupyter.refs": "faces",
     "seedance_nb.jupyter.remix": "faces",
     "seedance_nb.jupyter.render": "faces",
     "seedance_nb.jupyter.runner": "faces",
+    "seedance_nb.jupyter.storyboard": "faces",
+    "seedance_nb.jupyter.sweep": "faces",
     "seedance_nb.jupyter.view": "faces",
 }
 

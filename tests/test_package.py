@@ -18,6 +18,9 @@ HEAVY = (
     "IPython",
     "seedance_nb.emulator",
     "seedance_nb.jupyter.magic",
+    "fsspec",  # the object store's packages load only for a client with storage
+    "s3fs",
+    "botocore",
 )
 
 

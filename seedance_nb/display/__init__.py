@@ -24,7 +24,7 @@ from .files import (
 from .job_view import job_html, progress_html, reuse_html, submitting_html
 from .spend import spend_html, spend_text
 from .style import (
-    _STATUS as _STATUS,  # tests/test_html_style.py checks every status colour's contrast
+    _STATUS as _STATUS,  # tests/display/test_html_style.py checks every status colour's contrast
 )
 from .style import (
     FONT,
@@ -45,6 +45,7 @@ from .words import (
     seconds,
     settings_text,
     short_prompt,
+    storage_text,
     typical_seconds,
 )
 
@@ -78,6 +79,7 @@ __all__ = [
     "shown_path",
     "spend_html",
     "spend_text",
+    "storage_text",
     "submitting_html",
     "typical_seconds",
     "video_src",

@@ -16,27 +16,36 @@ from .style import (
     notice_line,
     status_span,
 )
-from .words import done_summary, emulated, eta_text, price_note, settings_text, short_prompt
+from .words import (
+    done_summary,
+    emulated,
+    eta_text,
+    price_note,
+    settings_text,
+    short_prompt,
+    storage_text,
+)
 
 if TYPE_CHECKING:
     from ..engine.job import Job
 
 
-def _copy_button(prompt: str) -> str:
+def _copy_button() -> str:
+    """Copies the prompt from the ``<details>`` right after it, so a saved output holds it once."""
     js = (
-        "navigator.clipboard&&navigator.clipboard.writeText(this.dataset.prompt)"
+        "navigator.clipboard&&navigator.clipboard.writeText("
+        "this.nextSibling.lastChild.textContent)"
         ".then(()=>{this.textContent='✓ Copied'})"
     )
     return (
         f'<button class="seedance-copy jupyter-button" title="Copy the prompt" '
-        f'data-prompt="{esc(prompt)}" onclick="{esc(js)}" style="{button_style()}">'
-        "Copy prompt</button>"
+        f'onclick="{esc(js)}" style="{button_style()}">Copy prompt</button>'
     )
 
 
 def _prompt_details(prompt: str) -> str:
     return (
-        f'<details style="display:inline-block;vertical-align:top;color:{PALETTE["text"]}">'
+        '<details style="display:inline-block;vertical-align:top">'
         f'<summary style="cursor:pointer">prompt</summary>'
         f'<pre style="white-space:pre-wrap;margin:4px 0;{MONO}">{esc(prompt)}</pre></details>'
     )
@@ -130,11 +139,12 @@ def _succeeded_html(job: Job, display: str, autoplay: bool, show_poster: bool, r
     )
     name = shown_path(job.video_path) or ""
     if src is not None:
-        auto = " autoplay" if autoplay else ""
+        # autoplay loads the video anyway; without it, only its size and first frame
+        auto = " autoplay" if autoplay else ' preload="metadata"'
         poster_attr = f' poster="{still}"' if still else ""
         media = (
             f'<video src="{esc(src)}"{poster_attr} controls loop muted playsinline{auto} '
-            f'preload="metadata" style="{VIDEO_STYLE}"></video>'
+            f'style="{VIDEO_STYLE}"></video>'
         )
         href = src if display == "relative" else None
     else:
@@ -147,17 +157,29 @@ def _succeeded_html(job: Job, display: str, autoplay: bool, show_poster: bool, r
         if job.video_path is None or not job.video_path.exists():
             name = f"{name} (file not found)" if name else "no video file"
     link = (
-        f'<a href="{esc(href)}" target="_blank" style="color:{PALETTE["running"]}">{esc(name)}</a>'
+        f'<a href="{esc(href)}" target="_blank">{esc(name)}</a>'
         if href
         else f'<span style="{MONO}">{esc(name)}</span>'
     )
     actions = (
-        f'<div style="margin-top:2px">{link} · {_copy_button(prompt)}{_prompt_details(prompt)}'
-        "</div>"
+        f'<div style="margin-top:2px">{link} · {_copy_button()}{_prompt_details(prompt)}</div>'
     )
     return (
         f'<div class="seedance-job" style="{FONT};line-height:1.6">{_final_line(job)}'
-        f"{media}{summary}{actions}{reused}</div>"
+        f"{media}{summary}{_stored_html(job)}{actions}{reused}</div>"
+    )
+
+
+def _stored_html(job: Job) -> str:
+    """Where the video lives besides this machine (nothing when no store was asked for)."""
+    text = storage_text(job)
+    if text is None:
+        return ""
+    if job.store_error:
+        return notice_line(text, kind="warning")
+    return (
+        f'<div class="seedance-stored" style="color:{PALETTE["muted"]}">stored at '
+        f'<span style="{MONO}">{esc(job.stored_url)}</span></div>'
     )
 
 
@@ -178,5 +200,5 @@ def _ended_html(job: Job, reused: str) -> str:
         problem = error_line(err.message if err else job.status, err.code if err else job.status)
     return (
         f'<div class="seedance-job" style="{FONT};line-height:1.6">{_final_line(job)}'
-        f"{problem}{settings}{_copy_button(prompt)}{_prompt_details(prompt)}{reused}</div>"
+        f"{problem}{settings}{_copy_button()}{_prompt_details(prompt)}{reused}</div>"
     )

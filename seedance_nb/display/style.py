@@ -2,7 +2,7 @@
 
 Every colour is a JupyterLab CSS variable with a light-theme fallback (``var(--jp-…, #…)``),
 chosen so text passes WCAG AA (4.5:1) on ``--jp-layout-color0`` in both the light and the dark
-theme (tests/test_html_style.py checks it against the installed theme CSS). Styles are inline
+theme (tests/display/test_html_style.py checks it against the installed theme CSS). Styles are inline
 attributes: they survive ipywidgets.HTML, nbconvert and other renderers that drop ``<style>``.
 Warnings carry their colour on a border (a non-text mark needs 3:1; no ``--jp-warn-color``
 reaches 4.5:1 as text on white), their words stay in the text colour.
@@ -44,7 +44,7 @@ _STATUS: dict[str, tuple[str, str]] = {
     "unknown": ("text", "⚠"),
 }
 # Videos fit the viewport: a 9:16 720p clip is 1280 px tall, a 1000 px window shows ~700.
-VIDEO_STYLE = "display:block;max-width:100%;max-height:480px;max-height:min(70vh,480px)"
+VIDEO_STYLE = "display:block;max-width:100%;max-height:min(70vh,480px)"
 
 
 # html pieces ------------------------------------------------------------------------------
@@ -92,9 +92,9 @@ def notice_line(text: str, *, kind: str = "info") -> str:
 
 
 def button_style() -> str:
-    """Inline style of a Jupyter widget button (ipywidgets' look, from JupyterLab's variables)."""
+    """Inline style of a Jupyter widget button (ipywidgets' look, from JupyterLab's variables).
+    Font and colour come from the view around it, which every caller sets."""
     return (
-        f"{FONT};background:{PALETTE['surface']};color:{PALETTE['text']};border:0;"
-        "border-radius:2px;padding:0 10px;height:28px;line-height:28px;cursor:pointer;"
-        "margin:2px 4px 2px 0"
+        f"font:inherit;background:{PALETTE['surface']};color:inherit;border:0;"
+        "border-radius:2px;padding:0 10px;height:28px;cursor:pointer;margin:2px 4px 2px 0"
     )

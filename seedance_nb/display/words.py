@@ -114,6 +114,16 @@ def cost_words(job: Job) -> str:
     return f"≈ {job.estimated_tokens:,} tokens{est}"
 
 
+def storage_text(job: Job) -> str | None:
+    """Where the video lives besides this machine: the object store's URL, or "stored locally
+    only" with why the upload failed; None when no store was asked for."""
+    if job.stored_url:
+        return f"stored at {job.stored_url}"
+    if job.store_error:
+        return f"stored locally only ({job.store_error}); client.resume() retries the upload"
+    return None
+
+
 def done_summary(job: Job) -> str:
     """One line: model, delivered resolution, duration, seed, tokens and cost (est. until the
     provider's usage is known), wall time."""
@@ -139,6 +149,9 @@ def job_text(job: Job, *, force_hint: str = "force=True") -> str:
         where = shown_path(job.video_path)
         if where:
             lines.append(where)
+        stored = storage_text(job)
+        if stored:
+            lines.append(stored)
     elif job.done:
         lines.append(f"{job.model}: {status} after {job.elapsed:.1f}s · {settings_text(job)}")
         err = job.error

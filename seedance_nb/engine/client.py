@@ -21,11 +21,10 @@ from typing import Any
 import httpx
 
 from .. import errors
-from ..providers import HttpCall, dialect_for
+from ..providers import dialect_for
 from ..request import VideoRequest, build_request
 from ..request.schema import check_names, params_of
 from .assets import Asset, register_asset
-from .bridge import run_now
 from .budget import Budget, BudgetMethods
 from .callbacks import CallbackReceiver
 from .creator import Creator
@@ -34,9 +33,11 @@ from .http import ProviderHTTP
 from .job import Job
 from .leases import Leases
 from .ledger import Ledger
+from .preview import preview_of
 from .scheduler import Scheduler
 from .settings import Settings, announce_emulator, choose_provider, resolve, workdir_path
 from .state import EngineState
+from .storage import Storing, open_store
 
 log = logging.getLogger("seedance_nb")
 
@@ -88,7 +89,10 @@ class AsyncClient(BudgetMethods):
         max_download_bytes: int = 4 * 1024**3,
         request_timeout: float = 30.0,
         budget_usd: float | None = None,
+        storage: str | None = None,
+        storage_options: dict[str, Any] | None = None,
     ) -> None:
+        store = open_store(storage, storage_options)  # refused before any side effect
         settings = start_settings(provider, api_key, base_url, workdir)
         settings.workdir.mkdir(parents=True, exist_ok=True)
         self._settings: Settings = settings
@@ -110,7 +114,8 @@ class AsyncClient(BudgetMethods):
         self._state = state
         self._leases = Leases(self.ledger, self.owner)
         self._creator = Creator(state, self._leases, self.track)
-        self._downloader = Downloader(state, self._leases, self.track)
+        self._storing = Storing(state, self._leases, store)
+        self._downloader = Downloader(state, self._leases, self.track, self._storing)
         self._scheduler = Scheduler(state, self._leases, self._creator, self._downloader)
         self._resumed = False
         self._receivers: list[CallbackReceiver] = []
@@ -140,6 +145,11 @@ class AsyncClient(BudgetMethods):
     @property
     def workdir(self) -> Path:
         return self._settings.workdir
+
+    @property
+    def storage(self) -> str | None:
+        """The object store every finished video is also written to (its URL), if any."""
+        return self._storing.url
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -174,12 +184,16 @@ class AsyncClient(BudgetMethods):
 
     def __repr__(self) -> str:
         where = "emulator" if self.emulated else self.base_url
-        name = type(self).__name__
-        return f"<{name} provider={self.provider_name} at {where} workdir={self.workdir}>"
+        name, stored = type(self).__name__, f" storage={self.storage}" if self.storage else ""
+        return f"<{name} provider={self.provider_name} at {where} workdir={self.workdir}{stored}>"
 
     def validate(self, prompt: Any, **params: Any) -> VideoRequest:
         """Check a request against the provider's limits; no network, no money."""
         return self._build(prompt, params, warn=False)[0]
+
+    def existing(self, request: VideoRequest) -> str | None:
+        """The id of the job a submit of ``request`` would reuse (nothing sent), else None."""
+        return (self.ledger.find(self.route, request.digest(self.route)) or {}).get("id")
 
     def _build(
         self, prompt: Any, params: dict[str, Any], *, warn: bool
@@ -190,34 +204,18 @@ class AsyncClient(BudgetMethods):
     def preview(self, prompt: Any, **params: Any) -> dict[str, Any]:
         """The exact create request that would be sent (data URLs shortened), and its estimate."""
         request, notes = self._build(prompt, params, warn=False)
-
-        async def fetch(url: str) -> bytes:
-            return b"<fetched at submit time>"
-
-        call = run_now(
-            self.dialect.create_call(request, fetch),
-            "preview needs network access for this provider; submit instead",
-        )
-        return {
-            "provider": self.provider_name,
-            "emulated": self.emulated,
-            "method": call.method,
-            "url": self.base_url + call.path,
-            "body": _shorten_data_urls(_body_of(call)),
-            "estimated_tokens": request.estimated_tokens,
-            "estimated_cost_usd": request.estimated_cost,
-            "warnings": notes,
-            "request": request,
-        }
+        return preview_of(self, request, notes)
 
     # lifecycle ----------------------------------------------------------------------------
     async def resume(self) -> list[Job]:
         """Bind to the running loop and drive every unfinished job of this route again (left
-        by an earlier process); returns the unfinished jobs this client now follows."""
+        by an earlier process), and retry failed uploads to the object store (every call);
+        returns the unfinished jobs this client now follows."""
         self._open()
         if not self._resumed:
             self._resumed = True
             self._scheduler.resume_all()
+        self._storing.retry_all()
         return [job for job in self._state.jobs.values() if not job.done]
 
     def _open(self) -> None:
@@ -251,6 +249,7 @@ class AsyncClient(BudgetMethods):
         if poller is not None:
             state.tasks.add(poller)
         await asyncio.gather(*state.tasks, return_exceptions=True)
+        self._storing.close()
         self._leases.release()
         if state.http is not None:
             await state.http.aclose()
@@ -274,7 +273,7 @@ class AsyncClient(BudgetMethods):
         row = self.ledger.get(job_id)
         if row is None:
             raise KeyError(f"no job {job_id!r} in {self.ledger.path}")
-        return self._state.job_from_row(row)
+        return await self._storing.restore(self._state.job_from_row(row))
 
     async def submit(self, prompt: Any, *, force: bool = False, **params: Any) -> Job:
         """Validate, then create the task once; the same request returns the same job."""
@@ -299,6 +298,7 @@ class AsyncClient(BudgetMethods):
         if not fresh:
             log.info("same request as %s: not sent again", job.id)
             self.track(job)
+            await self._storing.restore(job)  # a stored video whose local copy is gone
             return job
         await self._creator.submit(job)
         return job
@@ -373,24 +373,6 @@ class AsyncClient(BudgetMethods):
         receiver = CallbackReceiver(self, host=host, port=port, public_url=public_url)
         self._receivers.append(receiver)
         return await receiver.start()
-
-
-def _body_of(call: HttpCall) -> Any:
-    """A create call's body as shown by a preview: JSON, or form fields and file sizes."""
-    if call.json is not None:
-        return call.json
-    files = {name: f"<file {meta[0]}, {len(meta[1]):,} bytes>" for name, meta in (call.files or [])}
-    return {**(call.data or {}), **files}
-
-
-def _shorten_data_urls(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith("data:") and len(value) > 60:
-        return value[:40] + f"…<{len(value):,} chars>"
-    if isinstance(value, dict):
-        return {k: _shorten_data_urls(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shorten_data_urls(v) for v in value]
-    return value
 
 
 __all__: Sequence[str] = ["AsyncClient", "PollPolicy", "default_policy", "start_settings"]

@@ -23,6 +23,7 @@ from ..providers.task import TaskState
 from .job import Job, Phase
 from .leases import LEASE_RENEW_SECONDS, Leases
 from .state import EngineState
+from .storage import Storing
 
 log = logging.getLogger("seedance_nb")
 
@@ -129,10 +130,17 @@ def _total(response: httpx.Response, have: int) -> int | None:
 class Downloader:
     """Brings a succeeded task's video (and last frame) to disk, then settles the job."""
 
-    def __init__(self, state: EngineState, leases: Leases, track: Callable[[Job], None]) -> None:
+    def __init__(
+        self,
+        state: EngineState,
+        leases: Leases,
+        track: Callable[[Job], None],
+        storing: Storing | None = None,
+    ) -> None:
         self.state = state
         self.leases = leases
         self.track = track  # a parked download is handed back here later
+        self.storing = storing  # the object store's part, if the client has a store
 
     async def run(self, job: Job, state: TaskState | None) -> None:
         """Download ``job``'s video once at a time, holding its lease throughout."""
@@ -186,7 +194,11 @@ class Downloader:
                 self._park(job)
                 return
         assert state is not None
-        self._finish(job, state, folder)
+        self._write_sidecar(job, state, folder)
+        # once every file is complete on disk; still "downloading", so a client killed
+        # mid-upload leaves the job to the next one
+        stored = await self.storing.upload(job, folder) if self.storing is not None else {}
+        self._finish(job, state, folder, stored)
 
     async def _read(self, job: Job) -> TaskState:
         """The task as the provider shows it now (a fresh signed URL, say)."""
@@ -219,8 +231,8 @@ class Downloader:
         assert self.state.loop is not None
         self.state.loop.call_later(DOWNLOAD_PARK_SECONDS, self.track, job)
 
-    def _finish(self, job: Job, state: TaskState, folder: Path) -> None:
-        """Write the sidecar JSON, then settle the job as succeeded with its files."""
+    def _write_sidecar(self, job: Job, state: TaskState, folder: Path) -> None:
+        """The provider's payload beside the video, written whole or not at all."""
         payload = {
             "job": job.id,
             "provider": self.state.provider.name,
@@ -232,7 +244,11 @@ class Downloader:
         tmp = sidecar.with_suffix(".json.part")
         tmp.write_text(json.dumps(payload, indent=2, default=str))
         os.replace(tmp, sidecar)
+
+    def _finish(self, job: Job, state: TaskState, folder: Path, stored: dict[str, Any]) -> None:
+        """Settle the job as succeeded with its files (and where the store holds them)."""
         fields: dict[str, Any] = {
+            **stored,
             "phase": Phase.DONE,
             "status": "succeeded",
             "finished_at": time.time(),

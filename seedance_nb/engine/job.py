@@ -143,6 +143,16 @@ class Job:
         return Path(p) if p else None
 
     @property
+    def stored_url(self) -> str | None:
+        """Where the object store holds the video (``s3://…/job.mp4``), once it is there."""
+        return self._row.get("stored_url")
+
+    @property
+    def store_error(self) -> str | None:
+        """Why the video is stored locally only (the last upload's failure), else None."""
+        return None if self.stored_url else self._row.get("store_error")
+
+    @property
     def raw(self) -> dict[str, Any]:
         text = self._row.get("raw_json")
         return json.loads(text) if text else {}
@@ -195,8 +205,7 @@ class Job:
 
     @property
     def url_expires_at(self) -> float | None:
-        """When the video URL expires, for a job that succeeded upstream whose video is not on
-        disk yet (24 h from the provider's finish); None otherwise. ``client.resume()`` fetches it."""
+        """When the URL of a finished video not on disk yet expires (see :mod:`.expiry`)."""
         from .expiry import url_expires_at
 
         return url_expires_at(self)
@@ -252,22 +261,6 @@ class Job:
         """Ask the provider to cancel (Ark: only while queued)."""
         return self._run_sync(self.cancel_async(), None)
 
-    async def remix_async(self, *, force: bool = False, **changes: Any) -> Job:
-        """A new job from this job's parameters and ``changes`` (``prompt`` too), submitted on
-        this job's client; reuse rules, validation and the budget apply as to any submit."""
-        loop = asyncio.get_running_loop()
-        if self._runtime.loop is not None and loop is not self._runtime.loop:
-            return await self._bridge(self.remix_async(force=force, **changes))
-        from .remix import remix_params
-
-        prompt, params = remix_params(self.request, changes, self._runtime.provider)
-        return await self._runtime.submit(prompt, force=force, **params)
-
-    def remix(self, *, force: bool = False, **changes: Any) -> Job:
-        """``job.remix(seed=8, duration=6)``: this job's parameters with your changes, as a
-        new job (returned once its task exists; ``.wait()`` for the video)."""
-        return self._run_sync(self.remix_async(force=force, **changes), None)
-
     async def _bridge(self, coro: Any) -> Any:
         loop = self._runtime.loop
         assert loop is not None
@@ -284,6 +277,35 @@ class Job:
 
         wait = None if timeout is None else timeout + 5
         return run_on(loop, coro, wait, on_timeout=timed_out)
+
+    # continuing ---------------------------------------------------------------------------
+    async def extend_async(self, prompt: str, *, force: bool = False, **changes: Any) -> Job:
+        """See :meth:`extend`."""
+        loop = asyncio.get_running_loop()
+        if self._runtime.loop is not None and loop is not self._runtime.loop:
+            return await self._bridge(self.extend_async(prompt, force=force, **changes))
+        from .frames import extend
+
+        return await extend(self, prompt, force=force, **changes)
+
+    async def remix_async(self, *, force: bool = False, **changes: Any) -> Job:
+        """See :meth:`remix`."""
+        loop = asyncio.get_running_loop()
+        if self._runtime.loop is not None and loop is not self._runtime.loop:
+            return await self._bridge(self.remix_async(force=force, **changes))
+        from .remix import remix
+
+        return await remix(self, force=force, **changes)
+
+    def remix(self, *, force: bool = False, **changes: Any) -> Job:
+        """``job.remix(seed=8)``: this job's parameters and your changes, as a new job (.remix)."""
+        return self._run_sync(self.remix_async(force=force, **changes), None)
+
+    def extend(self, prompt: str, *, force: bool = False, **changes: Any) -> Job:
+        """A new job that starts from this job's last frame (the provider's, or the MP4's
+        final frame), with this job's parameters and ``changes``; waits for this job first.
+        Refused before any request where the provider takes media as public URLs only."""
+        return self._run_sync(self.extend_async(prompt, force=force, **changes), None)
 
     # presentation -------------------------------------------------------------------------
     def summary(self) -> str:
@@ -314,9 +336,11 @@ class Job:
 
     def __repr__(self) -> str:
         reused = " reused" if self.reused else ""
+        stored = f" stored={self.stored_url}" if self.stored_url else ""
+        stored += " stored=locally-only" if self.store_error else ""
         return (
             f"<Job {self.id} {self.status} {self.model} task={self.task_id} "
-            f"video={str(self.video_path) if self.video_path else None}{reused}>"
+            f"video={str(self.video_path) if self.video_path else None}{stored}{reused}>"
         )
 
     def _repr_html_(self) -> str:

@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     lease_until REAL,
     create_sent_at REAL,
     create_deadline REAL,
+    stored_url TEXT,
+    store_error TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     finished_at REAL
@@ -60,13 +62,15 @@ CREATE INDEX IF NOT EXISTS jobs_by_phase ON jobs(phase);
 # (nothing was paid, so the same request may be sent again).
 ACTIVE_PHASES = ("creating", "tracking", "downloading")
 LEASE_SECONDS = 15.0  # renewed every few seconds by the driving client
-# columns added after the first release (all REAL), for ALTER TABLE on older ledgers
-ADDED_COLUMNS = ("create_deadline",)
+# columns added after the first release, with their types, for ALTER TABLE on older ledgers;
+# stored_url: where the object store holds the video (no credential, ever); store_error: why
+# the last upload failed (told secret-free), cleared once it succeeds
+ADDED_COLUMNS = {"create_deadline": "REAL", "stored_url": "TEXT", "store_error": "TEXT"}
 
 _COLUMNS = (
     "id route provider request_hash tier model_id prompt request_json task_id status phase "
     "progress raw_json usage_json error_json seed video_path last_frame_path owner lease_until "
-    "create_sent_at create_deadline created_at updated_at finished_at"
+    "create_sent_at create_deadline stored_url store_error created_at updated_at finished_at"
 ).split()
 
 
@@ -139,7 +143,8 @@ class Ledger:
             have = {r["name"] for r in self._db.execute("PRAGMA table_info(jobs)")}
             for column in ADDED_COLUMNS:  # ledgers written by an earlier version
                 if column not in have:
-                    self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} REAL")
+                    kind = ADDED_COLUMNS[column]
+                    self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
         for suffix in ("-wal", "-shm"):
             side = Path(str(self.path) + suffix)
             if side.exists():
@@ -224,6 +229,11 @@ class Ledger:
             )
             row = db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
             return dict(row), True
+
+    def find(self, route: str, request_hash: str) -> dict[str, Any] | None:
+        """The job :meth:`claim` would return for this request, without claiming anything."""
+        with self._lock:
+            return same_request(self._db, route, request_hash)
 
     def update(self, job_id: str, **fields: Any) -> dict[str, Any]:
         for key in fields:
@@ -312,6 +322,16 @@ class Ledger:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    def unstored(self) -> list[dict[str, Any]]:
+        """Finished videos whose upload to the object store failed (any route): what
+        ``resume()`` tries to store again."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM jobs WHERE phase='done' AND status='succeeded' "
+                "AND stored_url IS NULL AND store_error IS NOT NULL ORDER BY created_at"
+            ).fetchall()
+        return [dict(r) for r in rows]
+
     def task_ids(self, route: str) -> set[str]:
         with self._lock:
             rows = self._db.execute(
@@ -322,12 +342,6 @@ class Ledger:
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
-
-    def find(self, route: str, request_hash: str) -> dict[str, Any] | None:
-        """The job "the same request" would return, without claiming anything (a budget
-        check: a reused job costs nothing)."""
-        with self._lock:
-            return same_request(self._db, route, request_hash)
 
     def spend_rows(self) -> list[dict[str, Any]]:
         """What spend is counted from: every job that was not refused (a refused create was

@@ -7,12 +7,15 @@ Reuse rules apply: a remix that changes nothing is the same request, and returns
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import catalog
 from ..catalog import Provider
 from ..request import VideoRequest
 from ..request.schema import PARAMS, check_names, params_of
+
+if TYPE_CHECKING:
+    from .job import Job
 
 
 def remix_params(
@@ -37,4 +40,10 @@ def remix_params(
     return prompt, params
 
 
-__all__ = ["remix_params"]
+async def remix(job: Job, *, force: bool = False, **changes: Any) -> Job:
+    """Submit ``job``'s request with ``changes`` on the job's own client (on its loop)."""
+    prompt, params = remix_params(job.request, changes, job.client.provider)
+    return await job.client.submit(prompt, force=force, **params)
+
+
+__all__ = ["remix", "remix_params"]

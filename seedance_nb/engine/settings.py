@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from .. import catalog
@@ -52,6 +54,24 @@ def default_budget() -> float | None:
 
 def default_workdir() -> Path:
     return Path(os.environ.get("SEEDANCE_WORKDIR") or DEFAULT_WORKDIR).expanduser().resolve()
+
+
+def storage_setting(
+    storage: str | None, options: dict[str, Any] | None
+) -> tuple[str | None, dict[str, Any]]:
+    """The object store for finished videos and its fsspec options: the arguments, else
+    ``SEEDANCE_STORAGE`` and ``SEEDANCE_STORAGE_OPTIONS`` (a JSON object); none by default.
+    Credentials are best left to the environment or an AWS profile, where s3fs finds them."""
+    url = storage if storage is not None else os.environ.get("SEEDANCE_STORAGE") or None
+    if options is None:
+        text = os.environ.get("SEEDANCE_STORAGE_OPTIONS") or "{}"
+        try:
+            options = json.loads(text)
+        except ValueError:
+            options = None
+        if not isinstance(options, dict):  # the text is never echoed: it may hold a secret
+            raise ConfigurationError("SEEDANCE_STORAGE_OPTIONS must be a JSON object")
+    return (url or None), dict(options)
 
 
 def _env_key(provider: Provider) -> str | None:

@@ -1,5 +1,8 @@
 """Side by side: one prompt, several tiers, one grid with a summary table and "Play all".
 
+A comparison is a sweep over ``model`` (:mod:`.sweep`) shown the compact way: one column per
+tier, autoplaying, with a five-column table. The prompt is sent verbatim (no placeholders).
+
 >>> cmp = sd.compare("a paper boat in the rain", models=["seedance-2.0", "seedance-2.0-fast"],
 ...                  duration=4, resolution="480p")
 >>> jobs = await cmp          # every job settled (failures included)
@@ -7,16 +10,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
-import time
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import display as h
 from ..errors import InvalidRequest, SeedanceError
-from .runner import PendingJob, get_client, run_sync
-from .view import TaskView, launch
+from ..workflows.sweep_plan import Combo, SweepInvalid, SweepPlan, expand, plan_sweep
+from .runner import get_client
+from .sweep import SweepGallery
 
 if TYPE_CHECKING:
     from ..engine.job import Job
@@ -44,24 +46,10 @@ def play_all_button() -> str:
     )
 
 
-class _Cell(TaskView):
-    """A task view that paints into the comparison grid instead of its own output."""
-
-    def __init__(self, owner: Comparison, label: str, display: str) -> None:
-        super().__init__(label, display, cancel_button=False)
-        self.owner = owner
-
-    def _paint(self, force: bool = False) -> None:
-        job = self.job
-        if job is not None and not self.failed:
-            self.html = h.job_html(job, self.display_mode)
-        self.owner._paint(force)
-
-
-class Comparison:
+class Comparison(SweepGallery):
     """The jobs of one comparison; awaitable (returns the settled jobs) and displayable."""
 
-    min_interval = 0.25
+    show_plan = False  # a comparison shows its table; its plan is one job per tier
 
     def __init__(
         self,
@@ -72,17 +60,22 @@ class Comparison:
         *,
         display: str = "relative",
         force: bool = False,
+        plan: SweepPlan | None = None,
     ) -> None:
-        self.client = client
-        self.prompt = prompt
         self.models = list(models)
         self.params = dict(params)
-        self.display_mode = display
-        self.force = force
-        self.cells = [_Cell(self, m, display) for m in self.models]
-        self.pending: list[PendingJob] = []
-        self._handle: Any = None
-        self._last = 0.0
+        expansion = (
+            plan.expansion
+            if plan is not None
+            else expand(prompt, {**self.params, "model": self.models}, template=False)
+        )
+        super().__init__(client, expansion, plan=plan, display=display, force=force)
+
+    def cell_label(self, combo: Combo) -> str:
+        return str(combo.values.get("model") or combo.label())
+
+    def cell_html(self, job: Job) -> str:
+        return h.job_html(job, self.display_mode)
 
     # display ----------------------------------------------------------------------------
     def html(self) -> str:
@@ -108,9 +101,10 @@ class Comparison:
     def _rows(self) -> list[tuple[dict[str, Any], float | None]]:
         """Rows without their cost, and the unrounded cost (shown to the cent, rounded once)."""
         out: list[tuple[dict[str, Any], float | None]] = []
-        for model, cell in zip(self.models, self.cells, strict=True):
+        for cell in self.cells:
             job = cell.job
             if job is None:
+                model = str(cell.combo.values.get("model", cell.label))
                 row = {"model": model, "status": "failed" if cell.failed else "submitting"}
                 out.append(({**row, "wall_s": None, "tokens": None}, None))
                 continue
@@ -162,56 +156,21 @@ class Comparison:
         data = {"text/html": self.html(), "text/plain": self.text()}
         return data, {"seedance": {"compare": compared}}
 
-    def _paint(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if self._handle is None or (not force and now - self._last < self.min_interval):
-            return
-        self._last = now
-        data, meta = self._bundle()
-        self._handle.update(data, raw=True, metadata=meta)
-
-    def show(self) -> Comparison:
-        """Display the grid and submit every tier (on the home loop)."""
-        from IPython.display import display
-
-        data, meta = self._bundle()
-        self._handle = display(data, raw=True, metadata=meta, display_id=True)
-        for model, cell in zip(self.models, self.cells, strict=True):
-            self.pending.append(
-                launch(
-                    self.client,
-                    self.prompt,
-                    {**self.params, "model": model},
-                    cell,
-                    force=self.force,
-                )
-            )
-        return self
-
-    # waiting ----------------------------------------------------------------------------
-    async def wait_async(self, timeout: float | None = None) -> list[Job | None]:
-        async def settle(p: PendingJob) -> Job | None:
-            try:
-                return await p.wait_async(timeout)
-            except SeedanceError:
-                return p.job
-
-        jobs = await asyncio.gather(*(settle(p) for p in self.pending))
-        self._paint(force=True)
-        return list(jobs)
-
-    def __await__(self) -> Generator[Any, None, list[Job | None]]:
-        return self.wait_async().__await__()
-
-    def wait(self, timeout: float | None = None) -> list[Job | None]:
-        return run_sync(self.wait_async(timeout))  # type: ignore[no-any-return]
-
-    @property
-    def jobs(self) -> list[Job | None]:
-        return [p.job for p in self.pending]
-
     def __repr__(self) -> str:
         return f"<Comparison {', '.join(self.models)}>\n{self.text()}"
+
+
+def plan_comparison(
+    client: Any, prompt: str, models: Sequence[str], params: dict[str, Any], force: bool = False
+) -> SweepPlan:
+    """A comparison's plan: a sweep over ``model`` with the prompt verbatim. A refused tier
+    raises its own error (it names the model already)."""
+    try:
+        return plan_sweep(
+            client, prompt, force=force, template=False, **{**params, "model": list(models)}
+        )
+    except SweepInvalid as exc:
+        raise exc.cause from None
 
 
 def compare(
@@ -232,12 +191,13 @@ def compare(
 
     try:
         client = get_client(provider, workdir)
-        for m in models:
-            client.validate(prompt, model=m, **params)
+        plan = plan_comparison(client, prompt, models, params, force)
     except InvalidRequest as exc:
         show_error(str(exc))
         return None
     except (SeedanceError, KeyError, ValueError, TypeError) as exc:
         show_exception(exc)
         return None
-    return Comparison(client, prompt, models, params, display=display, force=force).show()
+    return Comparison(
+        client, prompt, models, params, display=display, force=force, plan=plan
+    ).show()

@@ -97,10 +97,24 @@ def status_text(job: Job) -> str:
     return _MARK.get(job.status, "") + status + (f" · {left}" if left else "")
 
 
-def row(job: Job) -> list[str]:
+def stored_text(job: Job) -> str:
+    """Where the store holds the video; "local only" after a failed upload (resume() retries)."""
+    if job.stored_url:
+        return job.stored_url
+    return "local only" if job.store_error else ""
+
+
+def heads(jobs: list[Job]) -> tuple[str, ...]:
+    """The columns: a "stored" one once any job was written to an object store (or tried)."""
+    stored = any(j.stored_url or j.store_error for j in jobs)
+    return (*_HEAD, "stored") if stored else _HEAD
+
+
+def row(job: Job, columns: tuple[str, ...] = _HEAD) -> list[str]:
     """One job as the table's text cells (the HTML table shows the same, plus the video)."""
     r = job.request
     prompt = " ".join(r.prompt.split())
+    extra = [stored_text(job)] if "stored" in columns else []
     return [
         job.id,
         time.strftime("%Y-%m-%d %H:%M", time.localtime(job.created_at)),
@@ -113,12 +127,14 @@ def row(job: Job) -> list[str]:
         cost_text(job),
         f"{job.elapsed:.1f}s",
         prompt if len(prompt) <= 48 else prompt[:47] + "…",
+        *extra,
     ]
 
 
 def text_table(jobs: list[Job]) -> str:
-    rows = [list(_HEAD)] + [row(j) for j in jobs]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(_HEAD))]
+    columns = heads(jobs)
+    rows = [list(columns)] + [row(j, columns) for j in jobs]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(columns))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines += hints(jobs)
     return "\n".join(lines)
@@ -144,22 +160,25 @@ def _video_cell(job: Job, display: str) -> str:
 
 def html_table(jobs: list[Job], display: str = "relative") -> str:
     cell = "text-align:left;vertical-align:top;padding:2px 8px"
+    columns = heads(jobs)
     head = "".join(
-        f"<th style='{cell};color:{_MUTED}'>{html.escape(x)}</th>" for x in (*_HEAD, "video")
+        f"<th style='{cell};color:{_MUTED}'>{html.escape(x)}</th>" for x in (*columns, "video")
     )
     body = []
     for job in jobs:
-        cells = row(job)
+        cells = row(job, columns)
         tds = []
         for i, text in enumerate(cells):
             style = cell
-            if _HEAD[i] in ("created", "format", "wall", "cost", "tokens", "status"):
+            if columns[i] in ("created", "format", "wall", "cost", "tokens", "status"):
                 style += ";white-space:nowrap"
-            if _HEAD[i] == "status":
+            if columns[i] == "status":
                 style += f";color:{h.PALETTE[_ROLE.get(job.status, 'muted')]};font-weight:600"
-            if _HEAD[i] == "cost" and text.startswith("est."):
+            if columns[i] == "cost" and text.startswith("est."):
                 style += f";color:{_MUTED}"
-            title = f" title='{html.escape(job.request.prompt)}'" if _HEAD[i] == "prompt" else ""
+            title = f" title='{html.escape(job.request.prompt)}'" if columns[i] == "prompt" else ""
+            if columns[i] == "stored" and job.store_error:
+                title = f" title='{html.escape(job.store_error)}'"
             tds.append(f"<td style='{style}'{title}>{html.escape(text)}</td>")
         tds.append(f"<td style='{cell}'>{_video_cell(job, display)}</td>")
         ended = job.status in _MARK
@@ -332,7 +351,7 @@ class HistoryView:
             return runtime
         from .runner import get_client
 
-        return get_client(job.provider, runtime.workdir)
+        return get_client(job.provider, runtime.workdir, runtime.storage)
 
     def rerun(self, job: Job) -> Any:
         """The same request again with force=True; the new job joins the table, live."""

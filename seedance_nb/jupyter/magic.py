@@ -2,8 +2,8 @@
 
 ``%load_ext seedance_nb`` registers the magic and a ``Seedance`` configurable, so defaults are
 set with ``%config Seedance.model = "seedance-2.0-fast"`` (traits: model, provider, workdir,
-display, wait, budget_usd). The request options are generated from :mod:`seedance_nb.request.schema`, the one
-declaration the CLI and the form read too. The cell validates at once, then hands the submit
+display, wait, storage, budget_usd). The request options are generated from
+:mod:`seedance_nb.request.schema`, the one declaration the CLI and the form read too. The cell validates at once, then hands the submit
 to the client's loop and returns; a live task view in the cell follows the job.
 
 Every message is one styled line (:func:`render.show_error`); nothing raises into the cell.
@@ -62,6 +62,11 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
     wait = Bool(False, help="Block every %%seedance cell until its video is on disk.").tag(
         config=True
     )
+    storage = Unicode(
+        "",
+        help="Object store every finished video is also written to (s3://bucket/prefix, any "
+        "fsspec URL); empty: SEEDANCE_STORAGE, else none. Credentials: the environment.",
+    ).tag(config=True)
 
     budget_usd = Float(
         None,
@@ -80,7 +85,9 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
 
     # helpers ----------------------------------------------------------------------------
     def client(self, provider: str | None = None, workdir: Path | None = None) -> Any:
-        return get_client(provider or self.provider or None, workdir or self._workdir())
+        return get_client(
+            provider or self.provider or None, workdir or self._workdir(), self.storage or None
+        )
 
     def _workdir(self) -> Path:
         return Path(self.workdir).expanduser().resolve()
@@ -133,25 +140,64 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
 
     def _cell(self, args: argparse.Namespace, prompt: str) -> None:
         values = self._request(args)
-        models = [m.strip() for m in (values.pop("model", None) or self.model).split(",")]
+        given_model = values.pop("model", None)
+        models = [m.strip() for m in (given_model or self.model).split(",")]
         models = [m for m in models if m]
         client = self.client(args.provider)
-        requests = [client.validate(prompt, model=m, **values) for m in models]
-        if not args.dry_run:  # refused here, in one line, before any view or request
-            client.check_budget(requests, force=args.force)
+        if args.sweep:
+            self._sweep(args, client, prompt, values, models, explicit=given_model is not None)
+            return
+        if len(models) > 1:  # a comparison: a sweep over model, each tier validated
+            from .compare import Comparison, plan_comparison
+
+            plan = plan_comparison(client, prompt, models, values, args.force)
+        else:
+            request = client.validate(prompt, model=models[0], **values)
+            if not args.dry_run:  # refused here, in one line, before any view or request
+                client.check_budget([request], force=args.force)
         if args.dry_run:
             for m in models:
                 self._show_preview(client.preview(prompt, model=m, **values))
             return
         if len(models) > 1:
-            from .compare import Comparison
-
             result: Any = Comparison(
-                client, prompt, models, values, display=self.display, force=args.force
+                client, prompt, models, values, display=self.display, force=args.force, plan=plan
             ).show()
         else:
             view = TaskView(models[0], self.display, force_hint="--force").show()
             result = launch(client, prompt, {"model": models[0], **values}, view, force=args.force)
+        self._bind_and_wait(args, result)
+
+    def _sweep(
+        self,
+        args: argparse.Namespace,
+        client: Any,
+        prompt: str,
+        values: dict[str, Any],
+        models: list[str],
+        *,
+        explicit: bool,
+    ) -> None:
+        """``--sweep`` axes: the plan, then the gallery (``--dry-run``: the plan only)."""
+        from ..errors import InvalidRequest
+        from ..workflows.sweep_plan import plan_sweep
+        from .magic_sweep import merge, parse_axes
+        from .sweep import SweepGallery, show_plan, show_refusal
+
+        axes = parse_axes(args.sweep, self._ref)
+        if explicit or "model" not in axes:
+            values = {**values, "model": models if len(models) > 1 else models[0]}
+        try:
+            plan = plan_sweep(client, prompt, force=args.force, **merge(values, axes))
+        except InvalidRequest as exc:
+            show_refusal(exc)
+            return
+        if args.dry_run:
+            show_plan(plan)
+            return
+        result = SweepGallery(
+            client, plan.expansion, plan=plan, display=self.display, force=args.force
+        ).show()
         self._bind_and_wait(args, result)
 
     def _bind_and_wait(self, args: argparse.Namespace, result: Any) -> None:

@@ -122,7 +122,7 @@ class LineCommands:
         if ref.isidentifier() and ref in ns and not isinstance(ns[ref], str):
             value = ns[ref]
             from ..engine.job import Job
-            from .compare import Comparison
+            from ..workflows.sweep import SweepResults
             from .runner import PendingJob
 
             if isinstance(value, Job):
@@ -131,8 +131,8 @@ class LineCommands:
                 if value.job is None:
                     raise UsageError(f"{ref} is still being submitted (or its submit failed)")
                 return [value.job]
-            if isinstance(value, Comparison):
-                return [j for j in value.jobs() if j is not None]
+            if isinstance(value, SweepResults):  # a comparison or a sweep
+                return [j for j in value.jobs if j is not None]
             raise UsageError(f"{ref} is {_a(type(value).__name__)}, not a job")
         job_id = ns[ref] if isinstance(ns.get(ref), str) else ref
         client = self.client()

@@ -53,6 +53,9 @@ Examples:
   %%seedance -m seedance-2.0,seedance-2.0-fast --duration 4 --dry-run
   A lighthouse in a storm, waves breaking over the rocks
 
+  %%seedance --sweep seed=1,2,3 --sweep animal=fox,owl --duration 4 --name sw
+  A {animal} at dawn
+
 Line commands:
   %seedance history [N]            the last N jobs: cost, status; open / re-run / remix / cancel
   %seedance status [--provider P]  provider, endpoint and live jobs
@@ -101,6 +104,14 @@ def with_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Show the exact request and its estimate; send nothing.",
         ),
         argument("--name", metavar="VAR", help="Bind the job to this variable."),
+        argument(
+            "--sweep",
+            action="append",
+            metavar="NAME=V1,V2",
+            help="An axis of a sweep, repeatable: one job per combination, in a gallery. NAME "
+            "is a request parameter (seed=1,2,3; ratio=16:9,9:16) or a {NAME} placeholder of "
+            "the cell body.",
+        ),
     ]
     # IPython builds the parser from the decorators in source order, i.e. last applied first
     for deco in reversed(decorators):

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..engine.client import AsyncClient
     from ..engine.job import Job
 
-_clients: dict[tuple[str | None, str, int], AsyncClient] = {}
+_clients: dict[tuple[str | None, str, int, str | None], AsyncClient] = {}
 # the loop each cached client was made for, until its first use binds it (client.loop)
 _homes: weakref.WeakKeyDictionary[AsyncClient, asyncio.AbstractEventLoop] = (
     weakref.WeakKeyDictionary()
@@ -51,18 +51,23 @@ def set_budget(usd: float | None) -> None:
         client.budget_usd = _budget[0] if _budget else default_budget()
 
 
-def get_client(provider: str | None = None, workdir: str | Path | None = None) -> AsyncClient:
-    """The cached client for (provider, workdir) on the current home loop, held to the
-    notebook's budget."""
+def get_client(
+    provider: str | None = None, workdir: str | Path | None = None, storage: str | None = None
+) -> AsyncClient:
+    """The cached client for (provider, workdir, storage) on the current home loop, held to
+    the notebook's budget; no ``storage``: ``SEEDANCE_STORAGE`` if set."""
     from ..engine.client import AsyncClient
 
     wd = str(Path(workdir or "seedance-output").expanduser().resolve())
     loop = home_loop()
-    key = (provider or None, wd, id(loop))
+    key = (provider or None, wd, id(loop), storage or None)
     client = _clients.get(key)
     if client is None or client.closed or (client.loop is not None and client.loop.is_closed()):
         client = AsyncClient(
-            provider=provider or None, workdir=wd, budget_usd=_budget[0] if _budget else None
+            provider=provider or None,
+            workdir=wd,
+            storage=storage or None,
+            budget_usd=_budget[0] if _budget else None,
         )
         _clients[key] = client
         _homes[client] = loop

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import write_video
-from test_html import Tags, make_job
+from html_support import Tags, make_job
 
 from seedance_nb import catalog
 from seedance_nb import display as h

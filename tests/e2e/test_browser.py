@@ -5,7 +5,8 @@ own workdir, and the repository's notebooks stay untouched):
 
 * ``01-quickstart``: Run All; the magic's live view goes through running before its video,
   the kernel answers the next cell meanwhile, and the ``<video>`` is served by jupyter-server
-  and plays.
+  and plays. Its poster frame decodes in the browser, and **Copy prompt** puts the prompt on
+  the clipboard.
 * ``04-form``: Run All, then change the model, write a prompt and click **Submit** with the
   mouse. The click reaches the kernel as a comm message, which ipykernel 7 may handle on a
   subshell thread: the path that once failed with "an AsyncClient is bound to the event loop
@@ -67,7 +68,10 @@ def test_quickstart_plays_in_jupyterlab(lab: str) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport=VIEWPORT)
+            context = browser.new_context(
+                viewport=VIEWPORT, permissions=["clipboard-read", "clipboard-write"]
+            )
+            page = context.new_page()
             open_notebook(page, lab, QUICKSTART)
             menu(page, "Edit", "Clear Outputs of All Cells")
             page.wait_for_function("() => !document.querySelector('.jp-OutputArea video')")
@@ -89,6 +93,15 @@ def test_quickstart_plays_in_jupyterlab(lab: str) -> None:
             later = [v for v in page.evaluate(VIDEO_STATE) if v["ready"] >= 2]
             page.screenshot(path=str(ARTIFACTS / "browser-01-quickstart.png"), full_page=True)
             timeline = page.evaluate("() => window.__seedanceTimeline")
+            poster = page.evaluate(POSTER_SIZE)
+            copy = page.locator("button.seedance-copy").first
+            copy.scroll_into_view_if_needed()
+            copy.click()
+            page.wait_for_function(
+                "() => document.querySelector('button.seedance-copy').textContent"
+                ".includes('Copied')"
+            )
+            copied = page.evaluate("() => navigator.clipboard.readText()")
         except Exception:
             page.screenshot(
                 path=str(ARTIFACTS / "browser-01-quickstart-failed.png"), full_page=True
@@ -112,6 +125,21 @@ def test_quickstart_plays_in_jupyterlab(lab: str) -> None:
     assert video["width"] == 864
     assert not video["paused"]
     assert video["time"] != first[0]["time"]  # playing (looped, so compare, not order)
+    # the poster (what a saved notebook shows where the MP4 is missing) is a real image here
+    assert poster[0] == 160 and 80 < poster[1] < 160, poster
+    assert (
+        copied
+        == "A paper boat drifts down a rain-soaked street at dusk, neon reflections in the puddles"
+    )
+
+
+# The natural size of the first video's poster, decoded by the browser itself.
+POSTER_SIZE = """async () => {
+    const img = new Image();
+    img.src = document.querySelector('.jp-OutputArea video[poster]').poster;
+    await img.decode();
+    return [img.naturalWidth, img.naturalHeight];
+}"""
 
 
 FORM_VIDEOS = """() => Array.from(document.querySelectorAll('.jp-OutputArea video')).map(v => {

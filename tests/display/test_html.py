@@ -7,105 +7,21 @@ Jobs here are real :class:`~seedance_nb.Job` objects over hand-made ledger rows,
 from __future__ import annotations
 
 import base64
-import json
+import io
 import os
 import re
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import write_video
+from html_support import PROMPT, Tags, make_job
+from PIL import Image
 
 from seedance_nb import catalog
 from seedance_nb import display as h
-from seedance_nb.engine.job import Job
-from seedance_nb.request import build_request
-
-PROMPT = (
-    "A paper boat drifts down a rain-soaked street at dusk, neon reflections in the puddles, "
-    "slow dolly, <b>bold</b> & 'quoted'"
-)
-
-
-class _Runtime:
-    """What a Job reads from its runtime for display: the loop and whether it is emulated."""
-
-    def __init__(self, emulated: bool = False) -> None:
-        self.emulated = emulated
-        self.loop = None
-
-
-def make_job(
-    *,
-    status: str = "succeeded",
-    phase: str | None = None,
-    video: Path | None = None,
-    ratio: str = "16:9",
-    resolution: str = "480p",
-    duration: int = 4,
-    model: str = "seedance-2.0-fast",
-    provider: str = "ark",
-    tokens: int | None = 40_176,
-    elapsed: float = 3.2,
-    raw: dict[str, Any] | None = None,
-    error: dict[str, str] | None = None,
-    emulated: bool = False,
-    progress: float | None = None,
-    prompt: str = PROMPT,
-) -> Job:
-    request, _ = build_request(
-        catalog.get_provider(provider),
-        prompt,
-        model=model,
-        ratio=ratio,
-        resolution=resolution,
-        duration=duration,
-        seed=42,
-        warn=False,
-    )
-    done = status in ("succeeded", "failed", "cancelled", "expired")
-    now = time.time()
-    row: dict[str, Any] = {
-        "id": "job_0123456789ab",
-        "provider": provider,
-        "status": status if status != "unknown" else "queued",
-        "phase": phase or ("unknown" if status == "unknown" else "done" if done else "tracking"),
-        "task_id": "cgt-1",
-        "created_at": now - elapsed,
-        "finished_at": now if done else None,
-        "seed": 42,
-        "progress": progress,
-        "video_path": str(video) if video else None,
-        "usage_json": json.dumps({"total_tokens": tokens}) if tokens else None,
-        "raw_json": json.dumps(raw) if raw else None,
-        "error_json": json.dumps(error) if error else None,
-    }
-    return Job(_Runtime(emulated), row, request)  # type: ignore[arg-type]
-
-
-class Tags(HTMLParser):
-    """Every start tag with its attributes, and the visible text."""
-
-    def __init__(self, page: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str]]] = []
-        self.text: list[str] = []
-        self.feed(page)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, {k: v or "" for k, v in attrs}))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-    def find(self, tag: str) -> list[dict[str, str]]:
-        return [a for t, a in self.tags if t == tag]
-
-    @property
-    def visible(self) -> str:
-        return " ".join("".join(self.text).split())
+from seedance_nb.display.style import esc
 
 
 @pytest.fixture
@@ -154,10 +70,11 @@ def test_done_view_video_fits_has_a_poster_link_copy_and_cost(in_tmp: Path) -> N
     # fits: max-height keeps a 9:16 720p (1280 px tall) inside a 1000 px viewport
     heights = re.findall(r"max-height:([^;]+)", vid["style"])
     assert heights and all("480px" in v for v in heights) and "max-width:100%" in vid["style"]
-    # a real first frame as a small JPEG poster
-    assert vid["poster"].startswith("data:image/jpeg;base64,")
-    jpeg = base64.b64decode(vid["poster"].split(",", 1)[1])
-    assert jpeg[:3] == b"\xff\xd8\xff" and len(jpeg) <= 15_000
+    # a real first frame as a small WebP poster: 160 px wide, a few KB in the saved notebook
+    assert vid["poster"].startswith("data:image/webp;base64,")
+    webp = base64.b64decode(vid["poster"].split(",", 1)[1])
+    still = Image.open(io.BytesIO(webp))
+    assert still.format == "WEBP" and still.size == (90, 160) and len(webp) <= 3_000
     # cost beside the billed tokens, no float noise, no "est." once the usage is known
     cost = catalog.estimate_cost("seedance-2.0-fast", 40_176)
     assert f"40,176 tokens · ${cost:.2f}" in doc.visible and "est." not in h.done_summary(job)
@@ -165,7 +82,8 @@ def test_done_view_video_fits_has_a_poster_link_copy_and_cost(in_tmp: Path) -> N
     (link,) = [a for a in doc.find("a") if a.get("href", "").endswith(".mp4")]
     assert link["href"] == vid["src"] and link["target"] == "_blank"
     (copy,) = [b for b in doc.find("button") if "seedance-copy" in b.get("class", "")]
-    assert copy["data-prompt"] == PROMPT and "navigator.clipboard" in copy["onclick"]
+    assert "navigator.clipboard" in copy["onclick"] and "nextSibling" in copy["onclick"]
+    assert page.count(esc(PROMPT)) == 1  # the prompt is stored once
     assert len(doc.find("details")) == 1
     assert PROMPT in doc.text  # the whole prompt, one text node, inside <details>
     assert "<b>bold</b>" not in page  # the prompt is escaped everywhere
@@ -177,7 +95,7 @@ def test_poster_is_cached_per_file_version(in_tmp: Path) -> None:
     video = mp4(in_tmp, (320, 240), "a.mp4")
     first = h.poster(video)
     assert first is not None and h.poster(video) is first  # the same object: no second decode
-    write_video(video, 0.25, size=(160, 120))
+    write_video(video, 0.25, size=(96, 72))
     os.utime(video, ns=(time.time_ns(), time.time_ns() + 10_000_000))
     second = h.poster(video)
     assert second is not None and second != first
@@ -188,7 +106,7 @@ def test_embed_mode_carries_the_video_and_the_poster(in_tmp: Path) -> None:
     video = mp4(in_tmp / "seedance-output" / "videos", (320, 240))
     (vid,) = Tags(h.job_html(make_job(video=video), "embed")).find("video")
     assert vid["src"].startswith("data:video/mp4;base64,")
-    assert vid["poster"].startswith("data:image/jpeg;base64,")
+    assert vid["poster"].startswith("data:image/webp;base64,")
 
 
 def test_video_outside_the_folder_shows_its_frame_and_name_only(
@@ -201,7 +119,7 @@ def test_video_outside_the_folder_shows_its_frame_and_name_only(
     doc = Tags(page)
     assert not doc.find("video")
     (img,) = doc.find("img")
-    assert img["src"].startswith("data:image/jpeg;base64,")
+    assert img["src"].startswith("data:image/webp;base64,")
     assert str(elsewhere) not in page and "job_0123456789ab.mp4" in doc.visible
 
 
@@ -331,5 +249,5 @@ def test_a_first_frame_job_on_the_emulator_says_what_it_delivered(
     assert job.request.ratio == "adaptive" and job.status == "succeeded"
     assert "480p 752×560" in h.done_summary(job)
     (vid,) = Tags(h.job_html(job)).find("video")
-    assert vid["poster"].startswith("data:image/jpeg;base64,")
+    assert vid["poster"].startswith("data:image/webp;base64,")
     assert str(tmp_path) not in h.job_text(job)

@@ -16,7 +16,7 @@ from pathlib import Path
 import jupyterlab
 import pytest
 from conftest import write_video
-from test_html import make_job
+from html_support import make_job
 
 from seedance_nb import display as h
 from seedance_nb.jupyter.compare import Comparison
@@ -112,8 +112,12 @@ class Walk(HTMLParser):
         assert tag != "style", "inline styles only: <style> is dropped by some renderers"
         style = styles(dict(attrs).get("style") or "")
         colour = style.get("color")
+        if colour == "inherit":  # the parent's colour, as the stack finds it
+            colour = None
         background = style.get("background") or style.get("background-color")
         for key, value in style.items():
+            if value == "inherit":
+                continue
             if key == "color" or key.startswith(("background", "border")):
                 self.values.append(value)
             if key.startswith("border") and ("solid" in value or "dashed" in value):

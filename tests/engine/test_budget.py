@@ -27,7 +27,7 @@ from seedance_nb.emulator import Emulator
 from seedance_nb.engine.budget import row_cost
 from seedance_nb.request import build_request
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLIP = {"model": "seedance-2.0", "duration": 4, "resolution": "480p"}
 TOKENS = catalog.estimate_tokens(864, 496, 4)  # 40,176
 CLIP_USD = TOKENS * 7.0 / 1e6  # ≈ $0.2812
@@ -330,3 +330,19 @@ def test_the_magic_budget_refuses_in_one_line_and_spend_shows_it(
     finally:
         runner._clients.clear()
         runner.set_budget(None)
+
+
+def test_a_sweep_and_a_storyboard_past_the_budget_are_refused_before_any_request(
+    emu: Emulator, budgeted: Any
+) -> None:
+    client = budgeted(budget_usd=0.70)
+    before = requests_seen(emu)
+    with pytest.raises(sd.BudgetExceeded) as info:  # 3 seeds × $0.28 > $0.70
+        client.sweep("A {animal} at dawn", animal="fox", seed=[1, 2, 3], **CLIP)
+    assert info.value.jobs == 3
+    with pytest.raises(sd.BudgetExceeded) as info:  # 3 shots × $0.28
+        client.storyboard(["A fox wakes", "The fox runs", "The fox sleeps"], **CLIP)
+    assert info.value.jobs == 3
+    assert requests_seen(emu) == before and client.ledger.count() == 0
+    sweep = client.sweep("A {animal} at dawn", animal="fox", seed=[1, 2], **CLIP)  # $0.56 fits
+    assert [j.status for j in sweep.wait()] == ["succeeded", "succeeded"]

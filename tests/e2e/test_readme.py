@@ -10,7 +10,7 @@ from conftest import write_png, write_video
 
 import seedance_nb as sd
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_readme_python_block_runs_as_written(
