@@ -7,11 +7,13 @@ inside a running loop such as a notebook cell, without patching that loop.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .engine.assets import Asset
 from .engine.bridge import LoopThread
+from .engine.budget import Spend
 from .engine.callbacks import CallbackReceiver
 from .engine.client import AsyncClient, PollPolicy
 from .engine.job import Job
@@ -36,6 +38,7 @@ class Client:
         poll: PollPolicy | None = None,
         max_download_bytes: int = 4 * 1024**3,
         request_timeout: float = 30.0,
+        budget_usd: float | None = None,
         storage: str | None = None,
         storage_options: dict[str, Any] | None = None,
     ) -> None:
@@ -48,6 +51,7 @@ class Client:
             poll=poll,
             max_download_bytes=max_download_bytes,
             request_timeout=request_timeout,
+            budget_usd=budget_usd,
             storage=storage,
             storage_options=storage_options,
         )
@@ -61,6 +65,22 @@ class Client:
     workdir = property(lambda self: self._async.workdir)
     ledger = property(lambda self: self._async.ledger)
     storage = property(lambda self: self._async.storage)
+
+    @property
+    def budget_usd(self) -> float | None:
+        return self._async.budget_usd
+
+    @budget_usd.setter
+    def budget_usd(self, value: float | None) -> None:
+        self._async.budget_usd = value
+
+    def check_budget(self, requests: Sequence[VideoRequest], *, force: bool = False) -> None:
+        """See :meth:`AsyncClient.check_budget` (reads the ledger only; no network)."""
+        self._async.check_budget(requests, force=force)
+
+    def spend(self) -> Spend:
+        """See :meth:`AsyncClient.spend`."""
+        return self._async.spend()
 
     @property
     def async_client(self) -> AsyncClient:

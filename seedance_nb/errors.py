@@ -208,3 +208,53 @@ class DownloadError(SeedanceError):
 
 class DownloadCapExceeded(DownloadError):
     """The video is larger than the client's ``max_download_bytes``: retrying cannot help."""
+
+
+def _usd(value: float) -> str:
+    """Dollars to the cent; tenths of a cent and below for sums under a cent."""
+    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
+
+
+class BudgetExceeded(SeedanceError):
+    """A submit (or a batch of them) whose estimate would take spend past the budget; raised
+    before anything is claimed in the ledger or sent.
+
+    ``spent`` is the workdir's spend so far (billed tokens of finished jobs, estimates of jobs
+    in flight, at catalog prices), ``estimate`` what the refused jobs would add (None when a
+    model has no price), ``budget`` the cap. On the emulator both count what the jobs would
+    have cost on a real provider (``emulated``), so a budget can be tried offline.
+    """
+
+    def __init__(
+        self,
+        *,
+        spent: float,
+        estimate: float | None,
+        budget: float,
+        jobs: int = 1,
+        emulated: bool = False,
+        unpriced: tuple[str, ...] = (),
+    ) -> None:
+        self.spent = spent
+        self.estimate = estimate
+        self.budget = budget
+        self.jobs = jobs
+        self.emulated = emulated
+        self.unpriced = unpriced
+        what = "this job" if jobs == 1 else f"these {jobs} jobs"
+        kind = "would-have-cost spend on the emulator" if emulated else "spend"
+        if unpriced:
+            why = (
+                f"no price is known for {', '.join(unpriced)}, so {what} cannot be held to the "
+                f"budget of {_usd(budget)}; set one with sd.catalog.set_price(model, usd_per_mtok)"
+            )
+        else:
+            total = spent + (estimate or 0.0)
+            why = (
+                f"budget exceeded: {kind} {_usd(spent)} + estimated {_usd(estimate or 0.0)} for "
+                f"{what} = {_usd(total)}, over the budget of {_usd(budget)}"
+            )
+        super().__init__(
+            f"{why}; nothing was sent. Raise the budget (budget_usd=…, "
+            "%config Seedance.budget_usd = …, SEEDANCE_BUDGET_USD) or see client.spend()"
+        )

@@ -5,7 +5,7 @@ validation) read the catalog and the ledger only: they start no emulator and pri
 
 Parts: :mod:`.parser` (the command line), :mod:`.output` (stdout/stderr, ``--json`` data,
 progress), :mod:`.generate`, :mod:`.ledger_views` (``jobs``, ``show``), :mod:`.models`,
-:mod:`.jobs_control` (``cancel``, ``resume``).
+:mod:`.jobs_control` (``cancel``, ``resume``), :mod:`.spend`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .ledger_views import run_jobs, run_show
 from .models import run_models
 from .output import Output, Refused
 from .parser import CONFIRM_ENV, DEFAULT_CONFIRM_USD, EXIT_CODES, build_parser
+from .spend import run_spend
 
 __all__ = [
     "CONFIRM_ENV",
@@ -42,6 +43,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
     "models": run_models,
     "cancel": run_cancel,
     "resume": run_resume,
+    "spend": run_spend,
 }
 
 

@@ -192,7 +192,9 @@ def _dry_run(
     request: VideoRequest = pv.pop("request")
     pv.update(dry_run=True, describe=request.describe(), request=redacted(request.canonical()))
     cost = pv["estimated_cost_usd"]
-    est = f"≈ {pv['estimated_tokens']:,} tokens" + (f" ≈ ${cost:.2f}" if cost is not None else "")
+    est = f"≈ {pv['estimated_tokens']:,} tokens" + (
+        f" · est. ${cost:.2f}" if cost is not None else ""
+    )
     body = json.dumps(pv["body"], indent=2, ensure_ascii=False, default=str)
     text = (
         f"dry run · {request.describe()} · {est} · nothing sent\n{pv['method']} {pv['url']}\n{body}"

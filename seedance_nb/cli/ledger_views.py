@@ -140,7 +140,7 @@ def run_show(args: argparse.Namespace, out: Output) -> int:
         f"  times      created {stamp(job.created_at)} · finished {stamp(job.finished_at)}{wall}"
     )
     cost = job.cost
-    price = f" ≈ ${cost:.2f}" if cost is not None else ""
+    price = "" if cost is None else (" · " if job.tokens else " · est. ") + f"${cost:.2f}"
     billed = f"{job.tokens:,} billed" if job.tokens else "not billed yet"
     lines.append(f"  tokens     {billed} (estimate {job.estimated_tokens:,}){price}")
     lines.append(f"  video      {job.video_path or '-'}")

@@ -33,7 +33,8 @@ def run_models(args: argparse.Namespace, out: Output) -> int:
             *(f"note: {n}" for n in spec.notes),
             f"cancel: {spec.cancel_note}",
             f"other providers: {others} (seedance-nb models --provider NAME)",
-            "prices are indicative list prices; estimates use them",
+            f"prices: {catalog.LIST_SOURCE}, read on {catalog.LIST_READ_ON.isoformat()}; "
+            "indicative, estimates and the budget use them (sd.catalog.set_price for yours)",
         ]
     )
     out.result(
@@ -53,7 +54,7 @@ def run_models(args: argparse.Namespace, out: Output) -> int:
 
 def _tier_data(tier: str, o: catalog.Offer) -> dict[str, Any]:
     """One tier's row of ``models --json``."""
-    price = catalog.price_per_million_tokens(tier)
+    price = catalog.price_of(tier)
     modes = [m for m in catalog.MODES if m in o.modes]
     return {
         "tier": tier,
@@ -74,5 +75,7 @@ def _tier_data(tier: str, o: catalog.Offer) -> dict[str, Any]:
         "max_videos": o.max_videos,
         "max_audios": o.max_audios,
         "max_media": o.max_media,
-        "usd_per_mtok": price,
+        "usd_per_mtok": price.usd_per_million_tokens if price is not None else None,
+        "price_source": price.source if price is not None else None,
+        "price_read_on": price.read_on.isoformat() if price is not None else None,
     }

@@ -173,6 +173,15 @@ def _add_provider_commands(
     )
     cancel.add_argument("id", metavar="ID", help="A job id (job_…), as `jobs` lists them.")
 
+    add(
+        "spend",
+        parents=[common, chooses],
+        help="spend by provider, model and day, and the budget",
+        description="The workdir's spend by provider, model and day at catalog prices "
+        "(billed tokens, estimates for jobs in flight), read from the ledger; the emulator's "
+        "jobs apart, as what they would have cost; the budget of $SEEDANCE_BUDGET_USD.",
+    )
+
     resume = add(
         "resume",
         parents=[common, chooses],

@@ -5,7 +5,7 @@ importing the Jupyter face; the Jupyter views use it too.
 
 Parts: :mod:`.style` (colours that pass contrast in both JupyterLab themes, the error and
 notice lines), :mod:`.files` (poster frame, frame size, paths), :mod:`.words` (the text view,
-money, ETA), :mod:`.job_view` (the job's HTML).
+money, ETA), :mod:`.job_view` (the job's HTML), :mod:`.spend` (a workdir's spend).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .files import (
     video_src,
 )
 from .job_view import job_html, progress_html, reuse_html, submitting_html
+from .spend import spend_html, spend_text
 from .style import (
     _STATUS as _STATUS,  # tests/display/test_html_style.py checks every status colour's contrast
 )
@@ -35,10 +36,12 @@ from .style import (
     notice_line,
 )
 from .words import (
+    cost_words,
     done_summary,
     eta_seconds,
     job_text,
     money,
+    price_note,
     seconds,
     settings_text,
     short_prompt,
@@ -55,6 +58,7 @@ __all__ = [
     "POSTER_WIDTH",
     "VIDEO_STYLE",
     "button_style",
+    "cost_words",
     "delivered_size",
     "done_summary",
     "error_line",
@@ -65,6 +69,7 @@ __all__ = [
     "money",
     "notice_line",
     "poster",
+    "price_note",
     "probe_size",
     "progress_html",
     "reuse_html",
@@ -72,6 +77,8 @@ __all__ = [
     "settings_text",
     "short_prompt",
     "shown_path",
+    "spend_html",
+    "spend_text",
     "storage_text",
     "submitting_html",
     "typical_seconds",

@@ -16,7 +16,15 @@ from .style import (
     notice_line,
     status_span,
 )
-from .words import done_summary, emulated, eta_text, settings_text, short_prompt, storage_text
+from .words import (
+    done_summary,
+    emulated,
+    eta_text,
+    price_note,
+    settings_text,
+    short_prompt,
+    storage_text,
+)
 
 if TYPE_CHECKING:
     from ..engine.job import Job
@@ -122,8 +130,8 @@ def _succeeded_html(job: Job, display: str, autoplay: bool, show_poster: bool, r
     prompt = job.request.prompt
     src = video_src(job, display)
     still = poster(job.video_path) if show_poster else None
-    cost_title = "estimate at catalog list price; your contract may differ" + (
-        " (the emulator charges nothing)" if emulated(job) else ""
+    cost_title = price_note(job.request.tier) + (
+        "; the emulator charges nothing: what it would have cost" if emulated(job) else ""
     )
     summary = (
         f'<div style="color:{PALETTE["text"]}" title="{esc(cost_title)}">'

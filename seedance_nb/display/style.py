@@ -27,6 +27,9 @@ PALETTE: dict[str, str] = {
 }
 FONT = "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:var(--jp-ui-font-size1,13px)"
 MONO = "font-family:var(--jp-code-font-family,monospace)"
+# JupyterLab typesets $…$ in HTML outputs as TeX: text with two dollar amounts (a budget
+# refusal, the spend) carries MathJax's ignore classes (3 and 2)
+NO_MATH = "mathjax_ignore tex2jax_ignore"
 # status → (text role, glyph). "cancelled" is a user's own act: neutral, not red.
 _STATUS: dict[str, tuple[str, str]] = {
     "submitting": ("muted", "…"),
@@ -63,10 +66,13 @@ def error_line(message: str, kind: str = "InvalidRequest", *, hint: str | None =
     way_out = (
         f'<div style="color:{PALETTE["text"]};margin-top:2px">{esc(hint)}</div>' if hint else ""
     )
+    text = f"✗ <b>{esc(kind)}</b>: {esc(message)}"
+    if "$" in message:  # dollar amounts (a budget refusal) are not TeX
+        text = f'<span class="{NO_MATH}">{text}</span>'
     return (
         f'<div class="seedance-error" style="{FONT};color:{PALETTE["error"]};'
         f'border-left:3px solid {PALETTE["error_mark"]};padding:2px 0 2px 8px;margin:2px 0">'
-        f"✗ <b>{esc(kind)}</b>: {esc(message)}{way_out}</div>"
+        f"{text}{way_out}</div>"
     )
 
 

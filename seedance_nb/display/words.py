@@ -65,7 +65,10 @@ def eta_seconds(job: Job) -> float | None:
 
 def eta_text(job: Job) -> str:
     if job.phase == "downloading":
-        return "downloading the video"
+        from ..engine.expiry import expiry_text
+
+        expiry = expiry_text(job)
+        return "downloading the video" + (f" · {expiry}" if expiry else "")
     left = eta_seconds(job)
     if left is None:
         return ""
@@ -85,9 +88,30 @@ def settings_text(job: Job) -> str:
     est = f"≈ {job.estimated_tokens:,} tokens"
     cost = catalog.estimate_cost(r.tier, job.estimated_tokens)
     if cost is not None:
-        est += f" ≈ {money(cost)}"
+        est += f" · est. {money(cost)}"
     parts.append(est)
     return " · ".join(parts)
+
+
+def price_note(tier: str | None) -> str:
+    """Where a cost comes from: the price in force for ``tier``, its source and date."""
+    price = catalog.price_of(tier)
+    if price is None:
+        return f"no catalog price for {tier or 'this model'} (sd.catalog.set_price)"
+    return (
+        f"at ${price.usd_per_million_tokens:g} per million tokens for {tier} ({price.source}, "
+        f"read on {price.read_on.isoformat()}); your contract may differ"
+    )
+
+
+def cost_words(job: Job) -> str:
+    """Tokens and cost: ``40,176 tokens · $0.28`` from the provider's usage, else
+    ``≈ 40,176 tokens · est. $0.28``: a cost says "est." until the usage is known."""
+    cost = job.cost
+    if job.tokens:
+        return f"{job.tokens:,} tokens" + (f" · {money(cost)}" if cost is not None else "")
+    est = f" · est. {money(cost)}" if cost is not None else ""
+    return f"≈ {job.estimated_tokens:,} tokens{est}"
 
 
 def storage_text(job: Job) -> str | None:
@@ -101,20 +125,15 @@ def storage_text(job: Job) -> str | None:
 
 
 def done_summary(job: Job) -> str:
-    """One line: model, delivered resolution, duration, seed, tokens and cost, wall time."""
+    """One line: model, delivered resolution, duration, seed, tokens and cost (est. until the
+    provider's usage is known), wall time."""
     r = job.request
     size = delivered_size(job)
     parts = [job.model, f"{r.resolution} {size[0]}×{size[1]}" if size else f"{r.resolution}"]
     parts.append(f"{r.duration}s" if r.duration > 0 else "auto")
     if job.seed is not None:
         parts.append(f"seed {job.seed}")
-    tokens = job.tokens or job.estimated_tokens
-    cost = job.cost
-    parts.append(
-        f"{tokens:,} tokens"
-        + ("" if job.tokens else " (est.)")
-        + (f" ≈ {money(cost)}" if cost is not None else "")
-    )
+    parts.append(cost_words(job))
     parts.append(f"{job.elapsed:.1f}s wall")
     return " · ".join(parts)
 

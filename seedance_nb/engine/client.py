@@ -22,6 +22,7 @@ from ..providers import dialect_for
 from ..request import VideoRequest, build_request
 from ..request.schema import check_names, params_of
 from .assets import Asset, register_asset
+from .budget import Budget, BudgetMethods
 from .callbacks import CallbackReceiver
 from .creator import Creator
 from .downloader import Downloader
@@ -75,7 +76,7 @@ def start_settings(
     return resolve(provider, api_key, base_url, workdir, emulator_url=emulator_url, ledger=ledger)
 
 
-class AsyncClient:
+class AsyncClient(BudgetMethods):
     """Seedance client for ``async`` code; see :class:`seedance_nb.Client` for the sync twin."""
 
     def __init__(
@@ -90,6 +91,7 @@ class AsyncClient:
         http_client: httpx.AsyncClient | None = None,
         max_download_bytes: int = 4 * 1024**3,
         request_timeout: float = 30.0,
+        budget_usd: float | None = None,
         storage: str | None = None,
         storage_options: dict[str, Any] | None = None,
     ) -> None:
@@ -120,6 +122,7 @@ class AsyncClient:
         self._scheduler = Scheduler(state, self._leases, self._creator, self._downloader)
         self._resumed = False
         self._receivers: list[CallbackReceiver] = []
+        self._budget = Budget(self.ledger, settings.route, settings.emulated, budget_usd)
 
     # properties ---------------------------------------------------------------------------
     @property
@@ -281,6 +284,7 @@ class AsyncClient:
     async def submit(self, prompt: Any, *, force: bool = False, **params: Any) -> Job:
         """Validate, then create the task once; the same request returns the same job."""
         request, notes = self._build(prompt, params, warn=True)
+        self.check_budget([request], force=force)  # no await from here to the claim
         await self.resume()
         row, fresh = self.ledger.claim(
             route=self.route,

@@ -204,6 +204,13 @@ class Job:
         return catalog.estimate_cost(self.request.tier, self.tokens or self.estimated_tokens)
 
     @property
+    def url_expires_at(self) -> float | None:
+        """When the URL of a finished video not on disk yet expires (see :mod:`.expiry`)."""
+        from .expiry import url_expires_at
+
+        return url_expires_at(self)
+
+    @property
     def client(self) -> AsyncClient:
         """The async client that drives this job (a cancel or a new take runs on its loop)."""
         return self._runtime
@@ -280,6 +287,19 @@ class Job:
         from .frames import extend
 
         return await extend(self, prompt, force=force, **changes)
+
+    async def remix_async(self, *, force: bool = False, **changes: Any) -> Job:
+        """See :meth:`remix`."""
+        loop = asyncio.get_running_loop()
+        if self._runtime.loop is not None and loop is not self._runtime.loop:
+            return await self._bridge(self.remix_async(force=force, **changes))
+        from .remix import remix
+
+        return await remix(self, force=force, **changes)
+
+    def remix(self, *, force: bool = False, **changes: Any) -> Job:
+        """``job.remix(seed=8)``: this job's parameters and your changes, as a new job (.remix)."""
+        return self._run_sync(self.remix_async(force=force, **changes), None)
 
     def extend(self, prompt: str, *, force: bool = False, **changes: Any) -> Job:
         """A new job that starts from this job's last frame (the provider's, or the MP4's

@@ -345,6 +345,16 @@ class LedgerCore(ABC):
                 "AND stored_url IS NULL AND store_error IS NOT NULL ORDER BY created_at",
             )
 
+    def spend_rows(self) -> list[dict[str, Any]]:
+        """What spend is counted from: every job that was not refused (a refused create was
+        never paid), oldest first, with the columns a cost needs."""
+        with self._read() as db:
+            return self._rows(
+                db,
+                "SELECT id, route, provider, tier, model_id, status, phase, usage_json, "
+                "request_json, created_at FROM jobs WHERE phase!='rejected' ORDER BY created_at",
+            )
+
     def task_ids(self, route: str) -> set[str]:
         with self._read() as db:
             rows = self._rows(

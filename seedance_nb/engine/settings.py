@@ -47,6 +47,27 @@ def ledger_setting(ledger: str | Path | LedgerURL | None) -> Path | LedgerURL | 
     return ledger_location(ledger) if ledger is not None else None
 
 
+BUDGET_ENV = "SEEDANCE_BUDGET_USD"
+
+
+def budget_value(value: float | str | None, where: str = "budget_usd") -> float | None:
+    """A budget in US dollars (None: no budget); a bad one is refused before anything runs."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        usd = float(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{where}={value!r} is not a number of US dollars") from None
+    if not usd >= 0:  # also refuses NaN
+        raise ConfigurationError(f"{where}={value!r}: a budget cannot be negative")
+    return usd
+
+
+def default_budget() -> float | None:
+    """The budget of a client that names none: ``SEEDANCE_BUDGET_USD``, else no budget."""
+    return budget_value(os.environ.get(BUDGET_ENV), BUDGET_ENV)
+
+
 def default_workdir() -> Path:
     return Path(os.environ.get("SEEDANCE_WORKDIR") or DEFAULT_WORKDIR).expanduser().resolve()
 

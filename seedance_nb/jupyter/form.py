@@ -23,7 +23,7 @@ from .. import catalog
 from .. import display as h
 from ..errors import InvalidRequest, SeedanceError
 from ..request.prompt import lint_references
-from ..request.schema import PARAMS, Param, parse_option
+from ..request.schema import PARAMS, Param, params_of, parse_option
 from .form_widgets import (
     MAIN,
     PREFERRED,
@@ -32,13 +32,16 @@ from .form_widgets import (
     dropdown_choice,
     help_of,
     make_widget,
+    media_text,
+    option_text,
     rows,
     split_refs,
 )
+from .remix import set_opener
 from .runner import PendingJob, get_client
 from .view import WidgetTaskView, launch
 
-__all__ = ["Form", "WidgetTaskView", "form"]
+__all__ = ["Form", "WidgetTaskView", "form", "remix_form"]
 
 
 class Form:
@@ -56,10 +59,13 @@ class Form:
         *,
         display: str = "relative",
         model: str = catalog.DEFAULT_TIER,
+        client: Any = None,
     ) -> None:
+        """``client``: the AsyncClient to submit with (a Remix passes its job's), else the
+        notebook's cached one for ``provider`` and ``workdir``."""
         import ipywidgets as w
 
-        self.client = get_client(provider, workdir)
+        self.client = client if client is not None else get_client(provider, workdir)
         self.display_mode = display
         self.tiers = list(catalog.available_tiers(self.client.provider))
         self.views: list[WidgetTaskView] = []
@@ -264,9 +270,40 @@ class Form:
         seconds = self.duration.value if self.duration.value > 0 else max(o.durations)
         tokens = catalog.estimate_tokens(w_, h_, seconds)
         cost = catalog.estimate_cost(self.model.value, tokens)
-        money = f" ≈ ${cost:.2f}" if cost is not None else ""
+        money = f" · est. ${cost:.2f}" if cost is not None else ""
         self.estimate.value = f"<code>{w_}×{h_} · ≈ {tokens:,} tokens{html.escape(money)}</code>"
         self.submit_button.disabled = any(i.severity == "error" for i in issues)
+
+    def prefill(self, prompt: str, params: dict[str, Any]) -> Form:
+        """Set the prompt and every parameter in ``params`` (as ``schema.params_of`` gives
+        them, e.g. a job's, for a Remix); the values stay the user's choices across models."""
+        import ipywidgets as w
+
+        self.prompt.value = prompt
+        if params.get("model") in self.tiers:
+            self.model.value = params["model"]
+        with self._quiet():
+            for p in PARAMS:
+                value = params.get(p.name)
+                if p.name == "model" or value is None:
+                    continue
+                widget = self.widgets[p.name]
+                if p.kind in ("media", "media_list"):
+                    refs = value if isinstance(value, (list, tuple)) else [value]
+                    self.refs[p.name].value = ", ".join(media_text(m) for m in refs)
+                elif p.kind == "mapping":
+                    widget.value = " ".join(
+                        f"{k}={shlex.quote(option_text(v))}" for k, v in value.items()
+                    )
+                elif isinstance(widget, w.Dropdown) and p.kind != "bool":
+                    self._user[p.name] = value
+                elif isinstance(widget, w.Text):
+                    widget.value = str(value)
+                else:  # a switch or a tri-state dropdown
+                    widget.value = value
+                    self._user[p.name] = value
+        self._follow_offer()
+        return self
 
     # submit -----------------------------------------------------------------------------
     def submit(self) -> PendingJob | None:
@@ -310,3 +347,15 @@ def form(
 ) -> Form:
     """An interactive form for one Seedance request; display it (it is the cell's value)."""
     return Form(provider, workdir, display=display, model=model)
+
+
+def remix_form(job: Any, client: Any = None, display: str = "relative") -> Form:
+    """The form on ``client`` (default: the job's), prefilled with ``job``'s prompt and every
+    parameter of its stored request: the Remix buttons' form (:mod:`.remix`)."""
+    request = job.request
+    model = request.tier or request.model
+    made = Form(client=client or job.client, display=display, model=model)
+    return made.prefill(request.prompt, params_of(request))
+
+
+set_opener(remix_form)

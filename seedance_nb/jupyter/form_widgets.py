@@ -137,3 +137,16 @@ def dropdown_choice(p: Param, offer: catalog.Offer, chosen: Any) -> tuple[list[A
     if chosen in allowed:
         return options, chosen
     return options, preferred if preferred in allowed else allowed[0]
+
+
+def media_text(media: Any) -> str:
+    """A stored media reference as the form's ref field takes it: its URL (http, asset://,
+    a data: URL given as such), else its local path, else what the user gave."""
+    return str(getattr(media, "url", None) or getattr(media, "path", None) or media.source)
+
+
+def option_text(value: Any) -> str:
+    """A provider option's value as ``--option KEY=VALUE`` writes it (JSON where not a str)."""
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)

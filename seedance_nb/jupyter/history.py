@@ -3,9 +3,11 @@
 The table is one output with a ``display_id``; live jobs repaint it (throttled) from
 ``job.on_change`` on the client's loop, so a saved notebook keeps the last state. Its
 text/plain is a readable fixed-width table. Where widgets work (a kernel), a row of buttons
-per job sits under it: open (the video below), re-run (the same request, a new take) and
-cancel. Button callbacks may run on another thread (ipykernel 7 subshells): work is handed
-to the client's own loop with :func:`runner.on_client_loop`, never to whatever loop runs.
+per job sits under it: open (the video below), re-run (the same request, a new take), remix
+(the form below, prefilled with the job's parameters) and cancel. Button callbacks may run on
+another thread (ipykernel 7 subshells): work is handed to the client's own loop with
+:func:`runner.on_client_loop`, never to whatever loop runs. A succeeded job whose video is not
+on disk yet shows the time its URL has left (24 h).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import display as h
+from ..engine.expiry import expiry_text
 from ..request.schema import params_of
+from .remix import REMIX_TIP, open_remix_form, widget_output
 from .runner import on_client_loop
 
 if TYPE_CHECKING:
@@ -46,6 +50,10 @@ _HEAD = (
     "cost",
     "wall",
     "prompt",
+)
+EXPIRY_HINT = (
+    "↓ a finished video not on disk yet: client.resume() (or seedance-nb resume) fetches it "
+    "before its URL expires"
 )
 UNKNOWN_HINT = (
     "⚠ unknown outcome: the provider may or may not have made it; "
@@ -81,10 +89,12 @@ def cost_text(job: Job) -> str:
 
 
 def status_text(job: Job) -> str:
+    """The status; a video not on disk yet says how long its URL has left (24 h)."""
     status = job.status
     if not job.done and job.phase in ("creating", "downloading"):
         status = job.phase
-    return _MARK.get(job.status, "") + status
+    left = expiry_text(job).replace("video URL ", "URL ")
+    return _MARK.get(job.status, "") + status + (f" · {left}" if left else "")
 
 
 def stored_text(job: Job) -> str:
@@ -126,9 +136,14 @@ def text_table(jobs: list[Job]) -> str:
     rows = [list(columns)] + [row(j, columns) for j in jobs]
     widths = [max(len(r[i]) for r in rows) for i in range(len(columns))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    if any(j.status == "unknown" for j in jobs):
-        lines.append(UNKNOWN_HINT)
+    lines += hints(jobs)
     return "\n".join(lines)
+
+
+def hints(jobs: list[Job]) -> list[str]:
+    """The ways out the table's rows call for, one line each."""
+    out = [UNKNOWN_HINT] if any(j.status == "unknown" for j in jobs) else []
+    return out + ([EXPIRY_HINT] if any(j.url_expires_at for j in jobs) else [])
 
 
 def _video_cell(job: Job, display: str) -> str:
@@ -171,11 +186,7 @@ def html_table(jobs: list[Job], display: str = "relative") -> str:
         body.append(
             f"<tr class='seedance-row-{html.escape(job.status)}'{style}>{''.join(tds)}</tr>"
         )
-    hint = (
-        f"<div style='color:{_MUTED}'>{html.escape(UNKNOWN_HINT)}</div>"
-        if any(j.status == "unknown" for j in jobs)
-        else ""
-    )
+    hint = "".join(f"<div style='color:{_MUTED}'>{html.escape(t)}</div>" for t in hints(jobs))
     return (
         "<div class='seedance-history'><table style='border-collapse:collapse;"
         "font-family:var(--jp-code-font-family, monospace);font-size:var(--jp-code-font-size, 90%)'>"
@@ -204,10 +215,12 @@ class _RowActions:
         self.cancel = w.Button(
             description="cancel", icon="stop", layout=small, tooltip="ask the provider to cancel"
         )
+        self.remix = w.Button(description="remix", icon="sliders", layout=small, tooltip=REMIX_TIP)
         self.open.on_click(lambda _b: view.open(self.job))
         self.rerun.on_click(lambda _b: view.rerun(self.job))
+        self.remix.on_click(lambda _b: view.remix(self.job))
         self.cancel.on_click(lambda _b: view.cancel(self.job))
-        self.box = w.HBox([self.label, self.open, self.rerun, self.cancel])
+        self.box = w.HBox([self.label, self.open, self.rerun, self.remix, self.cancel])
         self.refresh()
 
     def refresh(self) -> None:
@@ -324,6 +337,13 @@ class HistoryView:
                 "text/html": h.job_html(job, self.display_mode),
             }
         )
+
+    def remix(self, job: Job) -> Any:
+        """The form under the table, prefilled with the job's parameters (change, Submit)."""
+        form = open_remix_form(job, self._client_for(job), self.display_mode)
+        if self.output is not None:
+            self.output.outputs = (widget_output(form.widget),)
+        return form
 
     def _client_for(self, job: Job) -> AsyncClient:
         runtime: AsyncClient = job.client

@@ -2,8 +2,8 @@
 
 ``%load_ext seedance_nb`` registers the magic and a ``Seedance`` configurable, so defaults are
 set with ``%config Seedance.model = "seedance-2.0-fast"`` (traits: model, provider, workdir,
-ledger, display, wait, storage). ``Seedance.ledger`` shows a URL's password masked. The request
-options are generated from :mod:`seedance_nb.request.schema`, the one
+ledger, display, wait, storage, budget_usd). ``Seedance.ledger`` shows a URL's password
+masked. The request options are generated from :mod:`seedance_nb.request.schema`, the one
 declaration the CLI and the form read too. The cell validates at once, then hands the submit
 to the client's loop and returns; a live task view in the cell follows the job.
 
@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
-from traitlets import Bool, Enum, TraitError, TraitType, Unicode, observe
+from traitlets import Bool, Enum, Float, TraitError, TraitType, Unicode, observe
 from traitlets.config.configurable import Configurable
 
 from .. import catalog
@@ -32,10 +32,12 @@ from .. import display as h
 from ..engine.ledger_url import LedgerURL, ledger_location
 from ..errors import ConfigurationError, SeedanceError
 from ..request import schema as params
+from .form import remix_form
 from .magic_lines import LineCommands, Unknown
 from .magic_options import COMMANDS, HELP, with_options
+from .remix import set_opener
 from .render import show_error, show_notice
-from .runner import get_client, use_ledger, use_storage
+from .runner import get_client, set_budget, use_ledger, use_storage
 from .view import TaskView, can_update_displays, launch
 
 __all__ = ["COMMANDS", "Seedance", "load_ipython_extension"]
@@ -91,8 +93,20 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
         "fsspec URL); empty: SEEDANCE_STORAGE, else none. Credentials: the environment.",
     ).tag(config=True)
 
+    budget_usd = Float(
+        None,
+        allow_none=True,
+        help="Cap on spend in US dollars, counted from the workdir's ledger; a submit past it "
+        "is refused before anything is sent. None: SEEDANCE_BUDGET_USD, else no cap.",
+    ).tag(config=True)
+
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
+        set_budget(self.budget_usd)
+
+    @observe("budget_usd")
+    def _budget_changed(self, change: Any) -> None:
+        set_budget(change["new"])  # every notebook client, the form's and history's too
 
     @observe("ledger")
     def _ledger_changed(self, change: Any) -> None:
@@ -169,7 +183,9 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
 
             plan = plan_comparison(client, prompt, models, values, args.force)
         else:
-            client.validate(prompt, model=models[0], **values)
+            request = client.validate(prompt, model=models[0], **values)
+            if not args.dry_run:  # refused here, in one line, before any view or request
+                client.check_budget([request], force=args.force)
         if args.dry_run:
             for m in models:
                 self._show_preview(client.preview(prompt, model=m, **values))
@@ -230,7 +246,7 @@ class Seedance(LineCommands, Magics, Configurable):  # type: ignore[misc]
         body = json.dumps(pv["body"], indent=2, ensure_ascii=False, default=str)
         cost = pv["estimated_cost_usd"]
         est = f"≈ {pv['estimated_tokens']:,} tokens" + (
-            f" ≈ ${cost:.2f}" if cost is not None else ""
+            f" · est. ${cost:.2f}" if cost is not None else ""
         )
         req = pv["request"]
         head = f"dry run · {req.describe()} · {est} · nothing sent"
@@ -257,3 +273,4 @@ def load_ipython_extension(ipython: Any) -> None:
     if magics not in ipython.configurables:
         ipython.configurables.append(magics)
     config.set_notifier(show_notice)
+    set_opener(remix_form)  # the views' Remix buttons open the form

@@ -1,4 +1,4 @@
-"""The ``%seedance`` line commands: history, status, cancel, resubmit, models, config.
+"""The ``%seedance`` line commands: history, status, cancel, resubmit, models, config, spend.
 
 They run coroutines on the client's own loop (:func:`runner.run_sync`), so they work in a
 kernel, in terminal IPython and in a script alike.
@@ -53,7 +53,7 @@ class LineCommands:
                 f"{', '.join(params.BY_NAME[n].flag for n in request)} belong on a %%seedance "
                 "cell line, not on a line command"
             )
-        if len(rest) > (0 if cmd in ("status", "config") else 1):
+        if len(rest) > (0 if cmd in ("status", "config", "spend") else 1):
             raise UsageError(f"too many words for {cmd}: {' '.join(rest)}")
         if cmd == "history":
             if rest and not rest[0].isdigit():
@@ -70,6 +70,8 @@ class LineCommands:
                 self._resubmit(rest[0], args)
         elif cmd == "models":
             self._models(rest[0] if rest else args.provider)
+        elif cmd == "spend":
+            self._spend(args.provider)
         else:
             self._config()
 
@@ -186,11 +188,16 @@ class LineCommands:
         display({"text/plain": f"{spec.label} ({spec.name})"}, raw=True)
         display(_plain_table(head, rows), raw=True)
 
+    def _spend(self, provider: str | None) -> None:
+        """The workdir's spend (emulator's apart, "would have cost") and the budget."""
+        spend = self.client(provider).spend()
+        display({"text/plain": str(spend), "text/html": spend._repr_html_()}, raw=True)
+
     def _config(self) -> None:
-        lines = [
-            f"Seedance.{t} = {getattr(self, t)!r}"
-            for t in ("model", "provider", "workdir", "display", "wait")
-        ]
+        traits = ["model", "provider", "workdir", "display", "wait"]
+        if getattr(self, "budget_usd", None) is not None:  # listed once set
+            traits.append("budget_usd")
+        lines = [f"Seedance.{t} = {getattr(self, t)!r}" for t in traits]
         display({"text/plain": "\n".join(lines)}, raw=True)
 
 

@@ -18,8 +18,10 @@ from IPython.core.magic_arguments import (
 from .. import catalog
 from ..request import schema as params
 
-COMMANDS = ("history", "status", "cancel", "resubmit", "models", "config")
-COMMANDS_TEXT = "history [N] | status | cancel JOB | resubmit JOB | models [PROVIDER] | config"
+COMMANDS = ("history", "status", "cancel", "resubmit", "models", "config", "spend")
+COMMANDS_TEXT = (
+    "history [N] | status | cancel JOB | resubmit JOB | models [PROVIDER] | config | spend"
+)
 
 
 class _Formatter(MagicHelpFormatter):
@@ -55,12 +57,13 @@ Examples:
   A {animal} at dawn
 
 Line commands:
-  %seedance history [N]            the last N jobs: cost, status; open / re-run / cancel
+  %seedance history [N]            the last N jobs: cost, status; open / re-run / remix / cancel
   %seedance status [--provider P]  provider, endpoint and live jobs
   %seedance cancel JOB             JOB: a job id, or a variable bound with --name
   %seedance resubmit JOB           the same request again, a new paid take (--name, --wait)
   %seedance models [PROVIDER]      every tier with its durations, resolutions, ratios
   %seedance config                 the %config Seedance.* defaults
+  %seedance spend                  spend by provider, model and day; the budget
 
 Allowed values for each model and provider: %seedance models
 """

@@ -33,6 +33,7 @@ _clients: dict[tuple[str | None, str, int, Any, str | None], AsyncClient] = {}
 _ledger: LedgerURL | Path | None = None
 # the notebook's object store (``%config Seedance.storage``); None: SEEDANCE_STORAGE, if set
 _storage: str | None = None
+_budget: list[float | None] = []  # the notebook's budget (%config Seedance.budget_usd), if set
 # the loop each cached client was made for, until its first use binds it (client.loop)
 _homes: weakref.WeakKeyDictionary[AsyncClient, asyncio.AbstractEventLoop] = (
     weakref.WeakKeyDictionary()
@@ -56,12 +57,22 @@ def use_storage(storage: str | None) -> None:
     _storage = storage or None
 
 
+def set_budget(usd: float | None) -> None:
+    """Hold every notebook client to ``usd`` (``%config Seedance.budget_usd``); None: back to
+    ``SEEDANCE_BUDGET_USD`` (or no budget)."""
+    from ..engine.settings import budget_value, default_budget
+
+    _budget[:] = [] if usd is None else [budget_value(usd, "Seedance.budget_usd")]
+    for client in _clients.values():
+        client.budget_usd = _budget[0] if _budget else default_budget()
+
+
 def get_client(
     provider: str | None = None, workdir: str | Path | None = None, storage: str | None = None
 ) -> AsyncClient:
     """The cached client for (provider, workdir, the notebook's ledger and store) on the home
-    loop; no ``storage``: the notebook's (``%config Seedance.storage``), else
-    ``SEEDANCE_STORAGE`` if set."""
+    loop, held to the notebook's budget; no ``storage``: the notebook's (``%config
+    Seedance.storage``), else ``SEEDANCE_STORAGE`` if set."""
     from ..engine.client import AsyncClient
 
     wd = str(Path(workdir or "seedance-output").expanduser().resolve())
@@ -70,7 +81,13 @@ def get_client(
     key = (provider or None, wd, id(loop), _ledger, storage)
     client = _clients.get(key)
     if client is None or client.closed or (client.loop is not None and client.loop.is_closed()):
-        client = AsyncClient(provider=provider or None, workdir=wd, ledger=_ledger, storage=storage)
+        client = AsyncClient(
+            provider=provider or None,
+            workdir=wd,
+            ledger=_ledger,
+            storage=storage,
+            budget_usd=_budget[0] if _budget else None,
+        )
         _clients[key] = client
         _homes[client] = loop
     return client

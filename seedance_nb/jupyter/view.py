@@ -13,7 +13,8 @@ new output. There (:func:`can_update_displays` is False) a :class:`TaskView` pri
 when the state changes (queued, running, downloading, the final summary once).
 
 Both carry one button: **Cancel** while the job runs, **New take** once it is done (the same
-request again with ``force=True``, in a new view below). A button's click may be handled on
+request again with ``force=True``, in a new view below), and beside it then **Remix** (the form,
+prefilled with the job's parameters: :mod:`.remix`). A button's click may be handled on
 another thread with another event loop (ipykernel 7 subshells); every action goes through
 :func:`~seedance_nb.jupyter.runner.on_client_loop`, so the work runs on the client's own loop.
 """
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import catalog
 from .. import display as h
+from .remix import RemixButton
 
 if TYPE_CHECKING:
     from ..engine.job import Job
@@ -67,7 +69,7 @@ def cancel_refusal(job: Job) -> str | None:
     return None
 
 
-class TaskView:
+class TaskView(RemixButton):
     """Display a job (or a job still being submitted) and keep the display current."""
 
     min_interval = 0.2  # seconds between two repaints of a running job
@@ -145,7 +147,7 @@ class TaskView:
             tooltip="Ask the provider to cancel this job",
         )
         self._button.on_click(lambda _b: self._clicked())
-        return self._button
+        return w.HBox([self._button, self._make_remix_button()])
 
     def _make_takes_box(self) -> Any:
         import ipywidgets as w
@@ -223,6 +225,7 @@ class TaskView:
         if self.job is None:
             button.layout.display = "none"
             return
+        self._show_remix(True)
         if button.description != "New take":
             button.description = "New take"
             button.icon = "repeat"

@@ -194,6 +194,8 @@ class Sweep(SweepResults):
         """Submit every combination at once (reused ones come back from the ledger); a submit
         that fails is recorded on its row, the others go on."""
         force = self._plan.force
+        # the budget refuses the whole sweep at once, before any submit (sd.BudgetExceeded)
+        self.client.check_budget([p.request for p in self._plan.jobs], force=force)
 
         async def one(i: int, combo: Combo) -> None:
             try:

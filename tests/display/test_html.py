@@ -75,9 +75,9 @@ def test_done_view_video_fits_has_a_poster_link_copy_and_cost(in_tmp: Path) -> N
     webp = base64.b64decode(vid["poster"].split(",", 1)[1])
     still = Image.open(io.BytesIO(webp))
     assert still.format == "WEBP" and still.size == (90, 160) and len(webp) <= 3_000
-    # cost beside the tokens, no float noise
+    # cost beside the billed tokens, no float noise, no "est." once the usage is known
     cost = catalog.estimate_cost("seedance-2.0-fast", 40_176)
-    assert f"40,176 tokens ≈ ${cost:.2f}" in doc.visible
+    assert f"40,176 tokens · ${cost:.2f}" in doc.visible and "est." not in h.done_summary(job)
     # a link to the file, a copy-prompt button, the prompt selectable by hand
     (link,) = [a for a in doc.find("a") if a.get("href", "").endswith(".mp4")]
     assert link["href"] == vid["src"] and link["target"] == "_blank"
@@ -157,7 +157,7 @@ def test_live_view_shows_prompt_settings_cost_and_eta() -> None:
     assert visible.count("A paper boat drifts") == 1 and "…" in visible  # shortened
     assert "16:9 720p · 5s · seed 42" in visible
     est = catalog.estimate_tokens(1280, 720, 5)
-    assert f"≈ {est:,} tokens ≈ ${catalog.estimate_cost('seedance-2.0', est):.2f}" in visible
+    assert f"≈ {est:,} tokens · est. ${catalog.estimate_cost('seedance-2.0', est):.2f}" in visible
     typical = catalog.typical_render_seconds("seedance-2.0", 1280, 720, 5)
     assert f"≈ {typical - 5:.0f} s left" in visible
     assert doc.find("progress")
