@@ -20,7 +20,7 @@ from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import display as h
-from ..errors import InvalidRequest, SeedanceError
+from ..errors import BudgetExceeded, InvalidRequest, SeedanceError
 from ..workflows import gallery_html as gallery
 from ..workflows.sweep import Entry, SweepResults
 from ..workflows.sweep_plan import Combo, Expansion, SweepInvalid, SweepPlan, plan_sweep
@@ -78,6 +78,7 @@ class SweepGallery(SweepResults):
         self.force = force
         self.cells = [GalleryCell(self, c, display) for c in expansion.combos]
         self.pending: list[PendingJob] = []
+        self.refused: BudgetExceeded | None = None  # the budget refused the whole sweep
         self._handle: Any = None
         self._last = 0.0
 
@@ -129,6 +130,15 @@ class SweepGallery(SweepResults):
 
         if self.show_plan and self.plan is not None:
             show_plan(self.plan)
+        if self.plan is not None:
+            try:  # the whole sweep at once, before any view or request: never the first few
+                self.client.check_budget([p.request for p in self.plan.jobs], force=self.force)
+            except BudgetExceeded as exc:
+                from .render import show_error
+
+                show_error(str(exc), type(exc).__name__)
+                self.refused = exc
+                return self
         data, meta = self._bundle()
         self._handle = display(data, raw=True, metadata=meta, display_id=True)
         for cell in self.cells:

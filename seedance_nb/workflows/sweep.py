@@ -38,6 +38,12 @@ class Entry:
     request: VideoRequest | None = None  # the planned request (estimates before the job)
 
 
+def _asked_seed(request: VideoRequest | None) -> int | None:
+    """The seed a request asks for, None where the provider draws one (-1 or unset)."""
+    seed = request.seed if request is not None else None
+    return None if seed in (None, -1) else seed
+
+
 def _plain(value: Any) -> Any:
     """An axis value as a row holds it: plain data stays, anything else becomes its label."""
     if value is None or isinstance(value, str | int | float | bool):
@@ -68,7 +74,7 @@ def result_row(entry: Entry, *, exact: bool = False) -> dict[str, Any]:
         estimated_tokens=request.estimated_tokens if request is not None else None,
         estimated_cost_usd=_cents(estimate, exact),
         cost_usd=None,
-        seed=job.seed if job else None,
+        seed=job.seed if job and job.seed is not None else _asked_seed(request),
         video_path=str(job.video_path) if job and job.video_path else None,
         error=entry.failure or (job.error.message if job and job.error else None),
     )

@@ -96,6 +96,13 @@ def _is_axis(name: str, value: Any) -> bool:
     return isinstance(value, list | tuple | range)
 
 
+# the columns rows() adds after the axis values; a placeholder axis may not take their names
+RESULT_KEYS = frozenset(
+    "status job_id reused wall_s tokens estimated_tokens estimated_cost_usd cost_usd seed "
+    "video_path error".split()
+)
+
+
 def _check_names(prompt: str, params: dict[str, Any], template: bool) -> list[str]:
     """Every name is a request parameter or a placeholder, and every placeholder has a value."""
     holes = placeholders(prompt) if template else []
@@ -111,6 +118,13 @@ def _check_names(prompt: str, params: dict[str, Any], template: bool) -> list[st
                 f"prompt ({where}); request parameters are {', '.join(schema.NAMES)}",
                 field=name,
                 value=params[name],
+            )
+    for name in holes:
+        if name in RESULT_KEYS and name not in schema.BY_NAME:
+            raise InvalidRequest(
+                f"sweep: the placeholder {{{name}}} would hide the results column {name!r} in "
+                "rows() and the table; call it something else",
+                field=name,
             )
     missing = [h for h in holes if h not in params]
     if missing:

@@ -332,6 +332,44 @@ def test_the_magic_budget_refuses_in_one_line_and_spend_shows_it(
         runner.set_budget(None)
 
 
+def test_a_sweep_or_comparison_cell_past_the_budget_sends_nothing(
+    ip: Any, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused as a whole: the plan, then one error line; not the first few jobs sent and
+    the rest failing one by one."""
+    from shell_support import htmls, run
+
+    from seedance_nb.jupyter import runner
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEEDANCE_EMULATOR_URL", emu.base_url)
+    for key in ("SEEDANCE_PROVIDER", "SEEDANCE_WORKDIR", "SEEDANCE_BUDGET_USD"):
+        monkeypatch.delenv(key, raising=False)
+    runner._clients.clear()
+    clip = "--duration 4 --resolution 480p"
+
+    async def main() -> None:
+        await run(ip, "%config Seedance.workdir = 'seedance-output'")
+        await run(ip, "%config Seedance.provider = ''")
+        await run(ip, "%config Seedance.budget_usd = 0.5")  # one clip fits, three do not
+        for cell in (
+            f"%%seedance -m seedance-2.0 {clip} --sweep seed=1,2,3\nA fox at dawn",
+            f"%%seedance -m seedance-2.0,seedance-2.0-fast,seedance-1.0-pro {clip}\nAn owl",
+        ):
+            _, cap = await run(ip, cell)
+            await asyncio.sleep(0.5)  # anything launched would have reached the server by now
+            assert requests_seen(emu) == 0, cell
+            errors = [h for h in htmls(cap) if "seedance-error" in h]
+            assert len(errors) == 1 and "BudgetExceeded" in errors[0], cell
+        assert runner.get_client(None, tmp_path / "seedance-output").ledger.count() == 0
+
+    try:
+        asyncio.run(main())
+    finally:
+        runner._clients.clear()
+        runner.set_budget(None)
+
+
 def test_a_sweep_and_a_storyboard_past_the_budget_are_refused_before_any_request(
     emu: Emulator, budgeted: Any
 ) -> None:

@@ -331,3 +331,23 @@ def test_save_html_is_a_page_whose_videos_play(emu: Emulator, tmp_path: Path) ->
     for video in shared.find("video"):
         assert video["src"].startswith("beside_files/job_")
         assert decode((beside.parent / video["src"]).read_bytes())[2] >= 24
+
+
+def test_a_seed_axis_reads_its_values_while_the_jobs_are_being_made() -> None:
+    """The rows (and the gallery's text) name each combination by its axis values from the
+    start: a seed axis does not read ``seed=None`` until its job exists."""
+    from seedance_nb.request import build_request
+    from seedance_nb.workflows.sweep import Entry, result_row
+
+    expansion = expand("A fox", {"seed": [1, 2], "model": "seedance-2.0-fast", "duration": 4})
+    provider = catalog.get_provider("ark")
+    rows = []
+    for combo in expansion.combos:
+        request, _ = build_request(provider, combo.prompt, **combo.params, warn=False)
+        rows.append(result_row(Entry(combo, None, request=request)))
+    assert [(r["seed"], r["status"]) for r in rows] == [(1, "submitting"), (2, "submitting")]
+
+
+def test_a_placeholder_named_like_a_results_column_is_refused() -> None:
+    with pytest.raises(sd.InvalidRequest, match=r"\{status\} would hide the results column"):
+        expand("A fox, {status}", {"status": ["asleep", "awake"]})
