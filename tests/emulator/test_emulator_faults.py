@@ -385,9 +385,11 @@ def test_download_cut_also_cuts_a_range(
 def test_download_trickle_is_slow_but_complete(
     ark: httpx.Client, finished: str, faults: Callable[[str], FaultPlan]
 ) -> None:
-    started = time.monotonic()
-    whole = httpx.get(video_url(ark, finished)).content
-    normal = time.monotonic() - started
+    normal = float("inf")  # the quickest of three plain downloads: a busy machine slows some
+    for _ in range(3):
+        started = time.monotonic()
+        whole = httpx.get(video_url(ark, finished)).content
+        normal = min(normal, time.monotonic() - started)
     rate = len(whole) * 2  # half a second of trickle
     faults(f"download-trickle;trickle={rate}")
     started = time.monotonic()
