@@ -18,7 +18,10 @@ NOTE = "at catalog prices (sd.catalog.price_of); est.: the provider's usage is n
 
 
 def _where(spend: Spend) -> str:
-    """The workdir as a saved notebook may show it: relative to the cwd, no machine path."""
+    """The workdir as a saved notebook may show it: relative to the cwd, no machine path (a
+    team's ledger URL as it is, its password already masked)."""
+    if "://" in spend.workdir:
+        return spend.workdir
     return shown_path(Path(spend.workdir)) or spend.workdir
 
 

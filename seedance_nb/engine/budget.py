@@ -30,7 +30,7 @@ from typing import Any
 from .. import catalog
 from ..errors import BudgetExceeded
 from ..request import VideoRequest
-from .ledger import Ledger
+from .ledger_core import LedgerCore
 from .settings import budget_value, default_budget
 
 GROUPS = ("provider", "model", "day")
@@ -132,7 +132,9 @@ class Spend:
         return spend_html(self)
 
 
-def spend_of(ledger: Ledger, *, budget_usd: float | None = None, emulated: bool = False) -> Spend:
+def spend_of(
+    ledger: LedgerCore, *, budget_usd: float | None = None, emulated: bool = False
+) -> Spend:
     """The spend of every job in ``ledger``, grouped by provider, model and day."""
     groups: dict[tuple[bool, str, str, str], list[Any]] = {}
     for row in ledger.spend_rows():
@@ -150,14 +152,16 @@ def spend_of(ledger: Ledger, *, budget_usd: float | None = None, emulated: bool 
             groups.items(), key=lambda kv: (kv[0][0], kv[0][3], kv[0][1], kv[0][2])
         )
     )
-    return Spend(rows, budget_usd, emulated, str(ledger.path.parent))
+    # a workdir's file, or a team's ledger on a server (shown with its password masked)
+    path = getattr(ledger, "path", None)
+    return Spend(rows, budget_usd, emulated, str(path.parent) if path else ledger.where)
 
 
 class Budget:
     """A client's cap on spend (``None``: no cap), checked before a job is claimed or sent."""
 
     def __init__(
-        self, ledger: Ledger, route: str, emulated: bool, limit: float | None = None
+        self, ledger: LedgerCore, route: str, emulated: bool, limit: float | None = None
     ) -> None:
         """``limit`` None: the ``SEEDANCE_BUDGET_USD`` of the environment, else no cap."""
         self.ledger = ledger

@@ -175,6 +175,22 @@ def test_a_client_on_another_workdir_reuses_the_teams_job(
     assert not (tmp_path / "a" / "ledger.sqlite").exists()  # the team ledger, not a file
 
 
+def test_the_budget_holds_for_the_whole_team(emu: Emulator, pg_url: str, tmp_path: Path) -> None:
+    """Spend is counted from the shared ledger: what one machine spent leaves less for the
+    next, and a submit past the team's budget reaches no server."""
+    params = {"model": "seedance-2.0", "duration": 4, "resolution": "480p"}
+    with sd.Client(**client_kwargs(emu, tmp_path / "a", ledger=pg_url, budget_usd=0.5)) as a:
+        a.generate("the team's first clip", timeout=60, seed=1, **params)  # ≈ $0.28
+    seen = sum(emu.stats()["requests"].values())
+    with sd.Client(**client_kwargs(emu, tmp_path / "b", ledger=pg_url, budget_usd=0.5)) as b:
+        assert b.spend().spent_usd > 0.25  # the other machine's clip
+        with pytest.raises(sd.BudgetExceeded, match=r"\$0\.50"):
+            b.submit("a second clip from another machine", seed=2, **params)
+        again = b.submit("the team's first clip", seed=1, **params)  # reused: costs nothing
+        assert again.reused
+    assert sum(emu.stats()["requests"].values()) == seen
+
+
 # ----------------------------------------------------------------------------- leases
 
 
