@@ -33,28 +33,12 @@ from .http import ProviderHTTP
 from .job import Job
 from .leases import Leases
 from .ledger import Ledger
+from .pacing import PollPolicy, default_policy
 from .scheduler import Scheduler
 from .settings import Settings, announce_emulator, choose_provider, resolve, workdir_path
 from .state import EngineState
 
 log = logging.getLogger("seedance_nb")
-
-
-class PollPolicy:
-    """Poll often while a task is young (short renders finish fast), then back off as it
-    ages: the interval is ``growth`` × age, bounded by ``min_interval`` and ``max_interval``."""
-
-    def __init__(self, min_interval: float, max_interval: float, growth: float = 0.1) -> None:
-        self.min_interval = min_interval
-        self.max_interval = max_interval
-        self.growth = growth
-
-    def interval(self, age: float) -> float:
-        return max(self.min_interval, min(self.max_interval, age * self.growth))
-
-
-def default_policy(emulated: bool) -> PollPolicy:
-    return PollPolicy(0.25, 2.0) if emulated else PollPolicy(2.0, 15.0)
 
 
 def start_settings(
@@ -92,7 +76,7 @@ class AsyncClient:
         self._settings: Settings = settings
         self.dialect = dialect_for(settings.provider)
         self.ledger = Ledger(settings.workdir / "ledger.sqlite", background_checkpoints=True)
-        self.poll = poll or default_policy(settings.emulated)
+        self.poll = poll or default_policy(settings.emulated, settings.provider)
         self.owner = f"{socket.gethostname()}:{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._http_client = http_client
         state = EngineState(

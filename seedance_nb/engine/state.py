@@ -25,7 +25,7 @@ from .ledger import Ledger
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .client import PollPolicy
+    from .pacing import PollPolicy
 
 
 class EngineState:
