@@ -20,10 +20,10 @@ from typing import Any
 
 from .common import ROOT, Result, Row, machine, render_table, write_json
 
-ORDER = ("polling", "loop_lag", "download", "startup", "emulator")
+ORDER = ("polling", "loop_lag", "download", "startup", "emulator", "pace")
 MODULES = {"polling": "bench_polling", "loop_lag": "bench_loop_lag",
            "download": "bench_download", "startup": "bench_startup",
-           "emulator": "bench_emulator"}  # fmt: skip
+           "emulator": "bench_emulator", "pace": "bench_pace"}  # fmt: skip
 HERE = Path(__file__).resolve().parent
 
 

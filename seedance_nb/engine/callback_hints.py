@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("seedance_nb")
 
-CONFIRM_GATHER = 0.05  # seconds a final callback waits for others to share its confirming read
+CONFIRM_GATHER = 0.1  # seconds a final callback waits for others to share its confirming read
 _RANK = {"queued": 1, "running": 2}  # non-final statuses, in the order a task moves through
 
 

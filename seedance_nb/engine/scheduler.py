@@ -29,11 +29,12 @@ from .leases import LEASE_RENEW_SECONDS, Leases
 from .ledger import LEASE_SECONDS, stored
 from .pacing import called_back, due_jobs, wanted
 from .state import EngineState
-from .status_reads import fetch_states
+from .status_reads import ListingFaults, fetch_states
 
 log = logging.getLogger("seedance_nb")
 
 MISSES_BEFORE_LOST = 3
+SETTLE_SLICE = 100  # jobs applied per step of a round, the loop free between steps
 
 
 class Scheduler:
@@ -51,8 +52,7 @@ class Scheduler:
         self.failures: dict[str, int] = {}  # job id → its status reads that failed in a row
         self.hints = CallbackHints(self)
         self.backoff_until = 0.0  # loop time before which no status read is sent
-        self.round_failed_at: float | None = None  # a failed listing: one fault, not one per job
-        self.unread: set[str] = set()  # jobs a failed listing left unread since
+        self.listing_faults = ListingFaults(state)
         self._checkpoints = Checkpoints(state)
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
@@ -187,7 +187,18 @@ class Scheduler:
         states: dict[str, TaskState] = {}
         failed = await fetch_states(self.state, mine, states, batched=self.batched)
         self._count_round(failed)
-        self._settle(mine, states, failed, started)
+        read: list[Job] = []
+        for i in range(0, len(mine), SETTLE_SLICE):
+            if i:
+                await asyncio.sleep(0)  # a thousand jobs' round never holds the loop at once
+            read += self._settle(mine[i : i + SETTLE_SLICE], states, failed, started)
+        if self.batched:
+            # one listing reads them all: keep the jobs in step, at the youngest one's pace
+            paced = [j for j in read if not called_back(j.request) and j.id in self.next_poll]
+            if paced:
+                due = min(self.next_poll[j.id] for j in paced)
+                for job in paced:
+                    self.next_poll[job.id] = due
 
     def _mine(self, job_ids: list[str]) -> list[Job]:
         """The due jobs this client should read now; the others are handed on or dropped."""
@@ -216,29 +227,15 @@ class Scheduler:
         return mine
 
     def _count_round(self, failed: dict[str, errors.SeedanceError]) -> None:
-        """A Retry-After holds every read back (the limit is the key's, not one task's); time
-        the recovery of a failed listing round once a round succeeds."""
+        """A Retry-After holds every read back (the limit is the key's, not one task's)."""
         waits = [
             e.retry_after or 0.0 for e in failed.values() if isinstance(e, errors.RateLimitError)
         ]
         if waits:
-            wait = max(waits) or self.state.poll.max_interval
-            until = asyncio.get_running_loop().time() + wait
+            until = asyncio.get_running_loop().time() + (max(waits) or self.state.poll.max_interval)
             self.backoff_until = max(self.backoff_until, until)
-        if not self.batched:
-            return  # one read per task: each job times its own recovery (see _failed)
-        if failed and self.round_failed_at is None:
-            self.round_failed_at = time.monotonic()
-        self.unread |= set(failed)
-
-    def _read_again(self, job: Job) -> None:
-        """A job a failed listing left unread has been read: once none is left, the listing
-        fault has recovered (one fault per failed listing, not one per job)."""
-        self.unread.discard(job.id)
-        if not self.unread and self.round_failed_at is not None:
-            seconds = time.monotonic() - self.round_failed_at
-            self.state.recoveries.append(("*", "status", seconds))
-            self.round_failed_at = None
+        if self.batched:  # one read per task: each job times its own recovery (see _failed)
+            self.listing_faults.failed(failed)
 
     def _settle(
         self,
@@ -246,8 +243,8 @@ class Scheduler:
         states: dict[str, TaskState],
         failed: dict[str, errors.SeedanceError],
         started: float,
-    ) -> None:
-        """Apply the round's states and set each job's next due time."""
+    ) -> list[Job]:
+        """Apply the round's states and set each job's next due time; the jobs read."""
         now = asyncio.get_running_loop().time()
         read: list[Job] = []
         with self.state.ledger.batch():
@@ -261,7 +258,7 @@ class Scheduler:
                 if error is not None:
                     self._failed(job, error, now)
                     continue
-                self._read_again(job)
+                self.listing_faults.read(job.id)
                 state = states.get(str(job.task_id))
                 if state is None:
                     self._missing(job)
@@ -274,13 +271,7 @@ class Scheduler:
                     read.append(job)
                 else:
                     self.next_poll.pop(job.id, None)
-        if self.batched:
-            # one listing reads them all: keep the jobs in step, at the youngest one's pace
-            paced = [j for j in read if not called_back(j.request)]
-            if paced:
-                due = min(self.next_poll[j.id] for j in paced)
-                for job in paced:
-                    self.next_poll[job.id] = due
+        return read
 
     def _failed(self, job: Job, error: errors.SeedanceError, now: float) -> None:
         """Hold back only this job: until a Retry-After has passed, at the usual pace after an

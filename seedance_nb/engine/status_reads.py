@@ -7,6 +7,7 @@ those (a failed listing: its chunk; a failed single read: its job) and read the 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from .. import errors
 from ..providers.task import TaskState
@@ -62,4 +63,26 @@ async def fetch_states(
     return failed
 
 
-__all__ = ["CONCURRENT_READS", "fetch_states"]
+class ListingFaults:
+    """Times a failed listing's recovery: one fault per failed listing, not one per job,
+    recovered once every job it left unread has been read again."""
+
+    def __init__(self, state: EngineState) -> None:
+        self.state = state
+        self.failed_at: float | None = None
+        self.unread: set[str] = set()  # jobs a failed listing left unread since
+
+    def failed(self, failed: dict[str, errors.SeedanceError]) -> None:
+        if failed and self.failed_at is None:
+            self.failed_at = time.monotonic()
+        self.unread |= set(failed)
+
+    def read(self, job_id: str) -> None:
+        self.unread.discard(job_id)
+        if not self.unread and self.failed_at is not None:
+            seconds = time.monotonic() - self.failed_at
+            self.state.recoveries.append(("*", "status", seconds))
+            self.failed_at = None
+
+
+__all__ = ["CONCURRENT_READS", "ListingFaults", "fetch_states"]
