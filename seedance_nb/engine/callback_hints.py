@@ -60,21 +60,30 @@ class CallbackHints:
 
     async def _confirm(self) -> None:
         scheduler, loop = self.scheduler, asyncio.get_running_loop()
-        if scheduler.batched and len(scheduler.next_poll) > 1:
-            await asyncio.sleep(CONFIRM_GATHER)  # alone, a job has nobody to wait for
         while self.confirming:
+            if scheduler.batched and len(scheduler.next_poll) > 1:
+                await asyncio.sleep(CONFIRM_GATHER)  # alone, a job has nobody to wait for
             if scheduler.backoff_until > loop.time():
                 await asyncio.sleep(scheduler.backoff_until - loop.time())
             ids = [j for j in self.confirming if j in self.state.jobs]
             self.confirming.clear()
             try:
-                await scheduler.poll(ids)
+                await scheduler.poll(ids + self._riders(ids))
             except Exception:  # the loop reads them at their due time instead
                 log.exception("confirming callbacks failed; the poll loop will read them")
                 for job_id in ids:
                     scheduler.next_poll.setdefault(job_id, loop.time())
         if scheduler.next_poll:
             scheduler.start()  # a job this client was not reading yet is read from now on
+
+    def _riders(self, ids: list[str]) -> list[str]:
+        """Where one listing reads up to ``batch_size`` tasks, the other tracked jobs fill its
+        spare room for free: a task that finished but whose callback is still on its way is
+        seen now, and its callback then costs no read."""
+        size = self.state.dialect.batch_size if self.scheduler.batched else 0
+        spare = -len(ids) % size if size else 0
+        taken = set(ids)
+        return [j for j in self.scheduler.next_poll if j not in taken][:spare]
 
 
 __all__ = ["CONFIRM_GATHER", "CallbackHints"]
