@@ -1,7 +1,7 @@
 """Run the benchmarks (all, or those named) and write ``BENCHMARKS.md`` and ``results.json``.
 
-    python -m benchmarks.run                    # everything (~5 min on 2 cores)
-    python -m benchmarks.run polling download   # a subset
+    python -m benchmarks.run                    # everything (~11 min on 2 cores)
+    python -m benchmarks.run polling pace       # a subset
     python -m benchmarks.run --quick            # smaller fleet and file, for a smoke run
 
 The previous ``results.json`` (if any, same settings) is kept as ``results.previous.json`` and
