@@ -134,7 +134,7 @@ METHOD = [
     "process's GIL.",
     "Fleet time is compressed by `--scale` (default 0.2) for everything that waits: the "
     "emulator's queue and run times, the submission window, the peers' 3 s (and 1 s) sleep "
-    "and our real-provider poll policy (Ark: rounds every 0.9 s, growing as 0.005 × the "
+    "and our real-provider poll policy (Ark: rounds every 1 s, growing as 0.005 × the "
     "youngest job's age past three minutes, up to 15 s; the gateways: their documented "
     "cadence) alike. Request and latency "
     "ratios are those of the uncompressed workload; HTTP, disk and CPU costs are not "
@@ -179,7 +179,7 @@ def _notes(res: Result) -> list[str]:
         notes.append(
             lead + " What limits our latency is the round interval: every round reads all "
             "tracked jobs (one Ark list request per 100 of them) at the youngest job's interval "
-            f"({ours['policy']['min']:g}–{ours['policy']['max']:g} s here, i.e. 0.9–15 s "
+            f"({ours['policy']['min']:g}–{ours['policy']['max']:g} s here, i.e. 1–15 s "
             "real), so a finished task waits up to one round plus its download, while the "
             "peers re-read every task every 3 s at one request per task per read."
         )
@@ -187,7 +187,7 @@ def _notes(res: Result) -> list[str]:
         notes.append(
             "Missed: " + "; ".join(missed) + ". With callbacks each final callback is confirmed "
             "by a status read of our own (a forged success must not be downloaded), gathered "
-            "with the final callbacks of the next 0.1 s: the fewer jobs finish together, the "
+            "with the final callbacks of the next 0.15 s: the fewer jobs finish together, the "
             "more those reads cost, and the callback's own delivery (the emulator posts them "
             "one at a time from one thread) adds to the detection time on a loaded machine."
         )

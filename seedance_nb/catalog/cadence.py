@@ -34,11 +34,11 @@ UNDOCUMENTED_CADENCE = PollCadence(
 
 
 # Ark documents no poll cadence (its guide says: poll with backoff, callbacks for speed, seed
-# 002). One listing reads up to 100 tasks, so a round a little under a second costs a lone job
-# at most one request a second and a fleet one request per 100 jobs; past three minutes of age
+# 002). One listing reads up to 100 tasks, so a round every second costs a lone job one
+# request a second and a fleet one request per 100 jobs; past three minutes of age
 # the rounds thin out (0.005 × age) toward 15 s.
 ARK_CADENCE = PollCadence(
-    0.9, 15.0, 0.005, "not documented by Ark (seed 002: 'polling with backoff'); batched rounds"
+    1.0, 15.0, 0.005, "not documented by Ark (seed 002: 'polling with backoff'); batched rounds"
 )
 ORCAROUTER_CADENCE = PollCadence(
     5.0, 10.0, 0.1, "OrcaRouter: 'poll every 5-10 s' (seed 000, 결과 폴링)"

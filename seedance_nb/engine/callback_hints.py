@@ -2,7 +2,7 @@
 
 Callbacks arrive late, twice, out of order, forged, or not at all, so a final status in one is
 never taken as it is: the job is read at once instead of at its next interval, and the final
-callbacks arriving within :data:`CONFIRM_GATHER` of each other share that read (one listing
+callbacks arriving within :data:`CONFIRM_GATHER` (0.15 s) of each other share that read (one listing
 confirms up to ``batch_size`` of them). Polling goes on meanwhile as the safety net.
 """
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("seedance_nb")
 
-CONFIRM_GATHER = 0.1  # seconds a final callback waits for others to share its confirming read
+CONFIRM_GATHER = 0.15  # seconds a final callback waits for others to share its confirming read
 _RANK = {"queued": 1, "running": 2}  # non-final statuses, in the order a task moves through
 
 

@@ -21,8 +21,8 @@ class PollPolicy:
     ages: the interval is ``growth`` × age, bounded by ``min_interval`` and ``max_interval``.
 
     A job whose provider was told a ``callback_url`` is read only as a safety net, every
-    ``callback_interval`` seconds (``max_interval`` unless given): its callbacks say when to
-    look sooner.
+    ``callback_interval`` seconds (twice ``max_interval`` unless given): its callbacks say
+    when to look sooner.
     """
 
     def __init__(
@@ -36,7 +36,9 @@ class PollPolicy:
         self.min_interval = min_interval
         self.max_interval = max_interval
         self.growth = growth
-        self.callback_interval = max_interval if callback_interval is None else callback_interval
+        self.callback_interval = (
+            2 * max_interval if callback_interval is None else callback_interval
+        )
 
     def interval(self, age: float) -> float:
         return max(self.min_interval, min(self.max_interval, age * self.growth))
@@ -102,4 +104,23 @@ def due_jobs(next_poll: dict[str, float], horizon: float, batch_size: int) -> li
     return due
 
 
-__all__ = ["PollPolicy", "called_back", "default_policy", "due_jobs", "wanted"]
+def align(
+    next_poll: dict[str, float],
+    jobs: dict[str, Any],
+    due: float,
+    policy: PollPolicy,
+    failing: dict[str, int],
+) -> None:
+    """Where one listing reads every job, every job read at its pace is read next at ``due``,
+    in one round: those just read, and those that joined while the round was out (they would
+    start a round of their own a moment later, and keep it). Jobs a failure holds back, and
+    those read only as a callback's safety net, keep their own time."""
+    for job_id, at in next_poll.items():
+        job = jobs.get(job_id)
+        if job is None or job_id in failing or at >= due + 0.5 * policy.min_interval:
+            continue
+        if not called_back(job.request):
+            next_poll[job_id] = due
+
+
+__all__ = ["PollPolicy", "align", "called_back", "default_policy", "due_jobs", "wanted"]

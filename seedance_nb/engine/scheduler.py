@@ -27,13 +27,14 @@ from .downloader import Downloader
 from .job import Job, Phase
 from .leases import LEASE_RENEW_SECONDS, Leases
 from .ledger import LEASE_SECONDS, stored
-from .pacing import called_back, due_jobs, wanted
+from .pacing import align, called_back, due_jobs, wanted
 from .state import EngineState
 from .status_reads import ListingFaults, fetch_states
 
 log = logging.getLogger("seedance_nb")
 
 MISSES_BEFORE_LOST = 3
+NEARLY_DUE = 0.05  # of the interval: single reads that close together share a wake-up
 SETTLE_SLICE = 100  # jobs applied per step of a round, the loop free between steps
 
 
@@ -162,8 +163,11 @@ class Scheduler:
                         self.next_poll[j] = loop.time() + policy.max_interval
 
     def _due(self, now: float) -> list[str]:
-        size = self.state.dialect.batch_size if self.batched else 0
-        return due_jobs(self.next_poll, now + self.state.poll.min_interval, size)
+        if self.batched:  # what is due before the next round rides in this one (it is free)
+            horizon = now + self.state.poll.min_interval
+            return due_jobs(self.next_poll, horizon, self.state.dialect.batch_size)
+        # one request per task: read none early, only what falls due in the same moment
+        return due_jobs(self.next_poll, now + NEARLY_DUE * self.state.poll.min_interval, 0)
 
     @property
     def batched(self) -> bool:
@@ -197,8 +201,7 @@ class Scheduler:
             paced = [j for j in read if not called_back(j.request) and j.id in self.next_poll]
             if paced:
                 due = min(self.next_poll[j.id] for j in paced)
-                for job in paced:
-                    self.next_poll[job.id] = due
+                align(self.next_poll, self.state.jobs, due, self.state.poll, self.failures)
 
     def _mine(self, job_ids: list[str]) -> list[Job]:
         """The due jobs this client should read now; the others are handed on or dropped."""
