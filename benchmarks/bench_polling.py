@@ -58,12 +58,15 @@ class Fleet:
     window_real: float = 60.0  # submissions spread over this (all in flight at the end)
     slow_every: int = 10  # every Nth prompt carries [[slow]]: 5x running time
     peer_interval_real: float = 3.0  # the Ark sample's fixed sleep
+    pattern: str = "spread"  # or "loop": submitted one after another from a for loop
 
     @property
     def peer_interval(self) -> float:
         return self.peer_interval_real * self.scale
 
     def submit_offsets(self) -> list[float]:
+        if self.pattern == "loop":
+            return [0.0] * self.jobs  # each submit as soon as the one before returned
         step = self.window_real * self.scale / max(self.jobs, 1)
         return [i * step for i in range(self.jobs)]
 
@@ -98,10 +101,12 @@ def _latencies(done: dict[str, float], tasks: dict[str, dict[str, Any]]) -> list
 
 
 def _summary(kind: str, fleet: Fleet, done: dict[str, float], emu: EmulatorProcess,
-             wall: float, cpu: float, lag: dict[str, float] | None) -> dict[str, Any]:  # fmt: skip
+             wall: float, cpu: float, lag: dict[str, float] | None,
+             seen: dict[str, float] | None = None) -> dict[str, Any]:  # fmt: skip
     tasks = emu.tasks()
     stats = emu.stats()
     lat = _latencies(done, tasks)
+    detect = _latencies(seen or {}, tasks)
     reads = status_requests(stats)
     return {
         "kind": kind, "completed": len(lat), "status_requests": reads,
@@ -110,6 +115,10 @@ def _summary(kind: str, fleet: Fleet, done: dict[str, float], emu: EmulatorProce
         "latency_max": max(lat, default=float("nan")), "wall_s": wall, "client_cpu_s": cpu,
         "emulator_requests": stats.get("requests", {}), "lag_ms": lag,
         "creates": stats.get("tasks_created"),
+        "detect_p50": percentile(detect, 50), "detect_p95": percentile(detect, 95),
+        "detected": len(detect),
+        "job_seconds": sum(max(0.0, (t.get("succeeded_at") or 0) - t["created_at"])
+                           for t in tasks.values()),
     }  # fmt: skip
 
 
@@ -138,9 +147,12 @@ async def run_ours(fleet: Fleet) -> dict[str, Any]:
             async with sd.AsyncClient(provider="emulator", base_url=emu.base_url + "/api/v3",
                                       workdir=workdir, poll=policy) as client:  # fmt: skip
                 jobs = []
+                seen: dict[str, float] = {}
                 for i, offset in enumerate(fleet.submit_offsets()):
                     await _sleep_until(loop, t0 + offset)
-                    jobs.append(await client.submit(fleet.prompt(i, "ours"), model=MODEL, **PARAMS))
+                    job = await client.submit(fleet.prompt(i, "ours"), model=MODEL, **PARAMS)
+                    job.on_change(lambda j: _seen(j, seen))
+                    jobs.append(job)
                 await asyncio.gather(*(j.wait_async(600) for j in jobs))
                 client_reads = client.status_requests
             wall, cpu = loop.time() - t0, time.process_time() - c0
@@ -148,13 +160,20 @@ async def run_ours(fleet: Fleet) -> dict[str, Any]:
             done = {
                 str(j.task_id): float(j.finished_at or 0) for j in jobs if j.status == "succeeded"
             }
-            out = _summary("ours", fleet, done, emu, wall, cpu, probe.summary_ms())
+            out = _summary("ours", fleet, done, emu, wall, cpu, probe.summary_ms(), seen)
             out["client_status_requests"] = client_reads
             out["policy"] = {"min": policy.min_interval, "max": policy.max_interval,
                              "growth": policy.growth}  # fmt: skip
             return out
     finally:
         rmtree(workdir)
+
+
+def _seen(job: Any, seen: dict[str, float]) -> None:
+    """When our client first saw the task succeeded (its read, before the download)."""
+    if job.task_id and job.task_id not in seen and job.phase in ("downloading", "done"):
+        if job.phase == "downloading" or job.status == "succeeded":
+            seen[str(job.task_id)] = time.time()
 
 
 # ----------------------------------------------------------------------------- the peers
@@ -195,21 +214,28 @@ async def run_peers(fleet: Fleet) -> dict[str, Any]:
     folder = scratch("peers")
     loop = asyncio.get_running_loop()
     done: dict[str, float] = {}
+    seen: dict[str, float] = {}
     try:
         with _emulator(fleet) as emu:
             base = emu.base_url + "/api/v3/contents/generations/tasks"
             limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
             async with httpx.AsyncClient(timeout=60, limits=limits, trust_env=False) as http:
 
-                async def one(i: int, offset: float) -> None:
-                    await _sleep_until(loop, t0 + offset)
+                async def create(i: int) -> str:
                     r = await _send(
                         http, "POST", base, json=_body(fleet.prompt(i, "peer")), headers=AUTH
                     )
-                    task_id = r.raise_for_status().json()["id"]
+                    return str(r.raise_for_status().json()["id"])
+
+                async def one(i: int, offset: float) -> None:
+                    await _sleep_until(loop, t0 + offset)
+                    await follow(await create(i))
+
+                async def follow(task_id: str) -> None:
                     while True:
                         task = (await _send(http, "GET", f"{base}/{task_id}", headers=AUTH)).json()
                         if task["status"] in TERMINAL:
+                            seen[task_id] = time.time()
                             break
                         await asyncio.sleep(fleet.peer_interval)
                     if task["status"] == "succeeded":
@@ -219,10 +245,17 @@ async def run_peers(fleet: Fleet) -> dict[str, Any]:
 
                 probe = LagProbe().start()
                 t0, c0 = loop.time(), time.process_time()
-                await asyncio.gather(*(one(i, o) for i, o in enumerate(fleet.submit_offsets())))
+                if fleet.pattern == "loop":  # one create after another, each then polled
+                    polls = []
+                    for i in range(fleet.jobs):
+                        polls.append(asyncio.create_task(follow(await create(i))))
+                    await asyncio.gather(*polls)
+                else:
+                    offsets = fleet.submit_offsets()
+                    await asyncio.gather(*(one(i, o) for i, o in enumerate(offsets)))
                 wall, cpu = loop.time() - t0, time.process_time() - c0
                 await probe.stop()
-            return _summary("peers", fleet, done, emu, wall, cpu, probe.summary_ms())
+            return _summary("peers", fleet, done, emu, wall, cpu, probe.summary_ms(), seen)
     finally:
         rmtree(folder)
 

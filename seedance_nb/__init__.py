@@ -10,15 +10,9 @@ modules (PyAV, Pillow, numpy, ipywidgets, the emulator server) load only when us
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from . import catalog
-from .client import Client
-from .engine.assets import Asset
-from .engine.callbacks import CallbackReceiver
-from .engine.client import AsyncClient, PollPolicy
-from .engine.frames import last_frame
-from .engine.job import Job
 from .errors import (
     APIConnectionError,
     APIError,
@@ -40,11 +34,56 @@ from .errors import (
     UnknownOutcomeError,
     WaitTimeout,
 )
-from .providers.task import TaskError, TaskState, Usage
-from .request import SeedanceWarning, VideoRequest
-from .workflows import Film, Shot, Storyboard
-from .workflows.sweep import Sweep
-from .workflows.sweep_plan import SweepInvalid, SweepPlan
+
+if TYPE_CHECKING:
+    from . import catalog
+    from .client import Client
+    from .engine.assets import Asset
+    from .engine.callbacks import CallbackReceiver
+    from .engine.client import AsyncClient
+    from .engine.frames import last_frame
+    from .engine.job import Job
+    from .engine.pacing import PollPolicy
+    from .jupyter.compare import compare
+    from .jupyter.form import form
+    from .jupyter.refs import show_references
+    from .jupyter.storyboard import storyboard
+    from .jupyter.sweep import sweep
+    from .providers.task import TaskError, TaskState, Usage
+    from .request import SeedanceWarning, VideoRequest
+    from .workflows import Film, Shot, Storyboard
+    from .workflows.sweep import Sweep
+    from .workflows.sweep_plan import SweepInvalid, SweepPlan
+
+# name → the module that defines it: loaded on first use, so ``import seedance_nb`` and
+# ``%load_ext seedance_nb`` cost little more than ``import httpx`` (pydantic, the client and
+# the engine come with the first ``sd.Client``; PyAV, Pillow, numpy, ipywidgets later still)
+_LAZY = {
+    "catalog": "",
+    "Client": ".client",
+    "Asset": ".engine.assets",
+    "CallbackReceiver": ".engine.callbacks",
+    "AsyncClient": ".engine.client",
+    "PollPolicy": ".engine.pacing",
+    "Job": ".engine.job",
+    "last_frame": ".engine.frames",
+    "TaskError": ".providers.task",
+    "TaskState": ".providers.task",
+    "Usage": ".providers.task",
+    "SeedanceWarning": ".request",
+    "VideoRequest": ".request",
+    "compare": ".jupyter.compare",
+    "form": ".jupyter.form",
+    "show_references": ".jupyter.refs",
+    "sweep": ".jupyter.sweep",
+    "storyboard": ".jupyter.storyboard",
+    "Film": ".workflows",
+    "Shot": ".workflows",
+    "Storyboard": ".workflows",
+    "Sweep": ".workflows.sweep",
+    "SweepInvalid": ".workflows.sweep_plan",
+    "SweepPlan": ".workflows.sweep_plan",
+}
 
 __version__ = "0.1.0"
 
@@ -57,29 +96,20 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """Lazy Jupyter helpers (``compare``, ``sweep``, ``storyboard``, ``form``,
-    ``show_references``) load on first use."""
-    if name == "compare":
-        from .jupyter.compare import compare
+    """The public names, each imported from its module on first use (then kept here)."""
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if not where:
+        value: Any = importlib.import_module(f".{name}", __name__)
+    else:
+        value = getattr(importlib.import_module(where, __name__), name)
+    globals()[name] = value
+    return value
 
-        return compare
-    if name == "sweep":
-        from .jupyter.sweep import sweep
 
-        return sweep
-    if name == "form":
-        from .jupyter.form import form
-
-        return form
-    if name == "storyboard":
-        from .jupyter.storyboard import storyboard
-
-        return storyboard
-    if name == "show_references":
-        from .jupyter.refs import show_references
-
-        return show_references
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [

@@ -12,6 +12,7 @@ Provider types), :mod:`.providers` (one builder per provider), :mod:`.prices` (e
 
 from __future__ import annotations
 
+from .cadence import PollCadence
 from .offers import Offer, Provider
 from .prices import (
     LIST_READ_ON,
@@ -109,6 +110,7 @@ __all__ = [
     "MediaKind",
     "Mode",
     "Offer",
+    "PollCadence",
     "Price",
     "Provider",
     "Tier",

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .cadence import UNDOCUMENTED_CADENCE, PollCadence
+
 
 @dataclass(frozen=True)
 class Offer:
@@ -62,6 +64,7 @@ class Provider:
     notes: tuple[str, ...] = ()
     extra_options: frozenset[str] = field(default_factory=frozenset)
     passthrough_ids: tuple[str, ...] = ()
+    cadence: PollCadence = UNDOCUMENTED_CADENCE
 
     def offer(self, tier: str) -> Offer | None:
         return self.offers.get(tier)

@@ -11,6 +11,13 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
+from .cadence import (
+    ARK_CADENCE,
+    COMETAPI_CADENCE,
+    EVOLINK_CADENCE,
+    ORCAROUTER_CADENCE,
+    SEEDANCE2INK_CADENCE,
+)
 from .offers import Offer, Provider
 from .tiers import ALL_RATIOS, DEFAULT_TIER, OPTIONAL_PARAMS, RATIOS, TIERS
 
@@ -84,6 +91,7 @@ def _ark_provider(
         cancel_note="Ark cancels queued tasks only (DELETE); a running task cannot be stopped.",
         local_media="data_url",
         batch_poll=True,
+        cadence=ARK_CADENCE,
         seed_doc="002_a2a500d760babc2b.txt",
         emulator_prefix=prefix,
         notes=notes,
@@ -181,6 +189,7 @@ def _orcarouter() -> Provider:
         cancel_note="OrcaRouter documents no cancel endpoint.",
         local_media="data_url",
         batch_poll=False,
+        cadence=ORCAROUTER_CADENCE,
         seed_doc="000_ea827bfb10411dde.txt",
         emulator_prefix="/orcarouter",
     )
@@ -242,6 +251,7 @@ def _cometapi() -> Provider:
         cancel_note="CometAPI documents no cancel endpoint.",
         local_media="upload_first_frame",
         batch_poll=False,
+        cadence=COMETAPI_CADENCE,
         seed_doc="003_b29c688e9914e615.txt",
         emulator_prefix="/cometapi",
         notes=(
@@ -278,6 +288,7 @@ def _evolink() -> Provider:
         cancel_note="EvoLink documents no cancel endpoint.",
         local_media="none",
         batch_poll=False,
+        cadence=EVOLINK_CADENCE,
         seed_doc="004_50fa4a6032157714.txt",
         emulator_prefix="/evolink",
         extra_options=frozenset({"content_filter", "web_search"}),
@@ -325,6 +336,7 @@ def _seedance2ink() -> Provider:
         cancel_note="seedance2.ink cancels through POST …/{requestId}/cancel.",
         local_media="none",
         batch_poll=False,
+        cadence=SEEDANCE2INK_CADENCE,
         seed_doc="001_676ece968c0358d0.txt",
         emulator_prefix="/seedance2ink/api/open/v1",
         extra_options=frozenset({"metadata"}),

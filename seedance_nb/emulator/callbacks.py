@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("seedance_nb.emulator")
 
 TERMINAL = frozenset({"succeeded", "failed", "expired", "cancelled"})
+TICK = 0.2  # the longest a watched task goes unlooked-at (a cancel is seen within it)
+RENDER_TICK = 0.02  # while a finished task's render is still being written
 CallbackBody = Callable[[TaskRecord], dict[str, Any]]
 
 
@@ -41,11 +43,14 @@ class CallbackNotifier:
     ) -> None:
         self.store, self._stopped, self._faults, self._count = store, stopped, faults, count
         self._bodies: dict[str, CallbackBody] = {}
-        self._watch: set[str] = {
-            t.id
+        # task id → when to look at it next: at its next status change (the times are known),
+        # so a callback leaves as the status changes rather than at the next tick
+        self._due: dict[str, float] = {
+            t.id: 0.0
             for t in store.query(since=time.time() - 3 * 86400)
             if t.fields.get("callback_url") and t.fields.get("notified") not in TERMINAL
         }
+        self._poke = threading.Event()
         self._lock = threading.Lock()
         self.thread = threading.Thread(
             target=self._loop, daemon=True, name="seedance-emulator-callbacks"
@@ -59,12 +64,14 @@ class CallbackNotifier:
     def watch(self, task_id: str) -> None:
         """Start notifying a newly created task."""
         with self._lock:
-            self._watch.add(task_id)
+            self._due[task_id] = 0.0
+        self._poke.set()
 
     def _loop(self) -> None:
-        while not self._stopped.wait(0.2):
+        while not self._stopped.is_set():
+            now = time.time()
             with self._lock:
-                ids = list(self._watch)
+                ids = [task_id for task_id, at in self._due.items() if at <= now]
             for task_id in ids:
                 try:
                     self._notify_one(task_id)
@@ -72,15 +79,21 @@ class CallbackNotifier:
                     if self._stopped.is_set():
                         return
                     log.debug("callback for %s failed", task_id, exc_info=True)
+            with self._lock:
+                soonest = min(self._due.values(), default=now + TICK)
+            self._poke.wait(max(0.0, min(soonest - time.time(), TICK)))
+            self._poke.clear()
 
     def _notify_one(self, task_id: str) -> None:
         task = self.store.get(task_id)
         make_body = self._bodies.get(task.dialect) if task else None
         if task is None or make_body is None:
             with self._lock:
-                self._watch.discard(task_id)
+                self._due.pop(task_id, None)
             return
         status = task.status()
+        with self._lock:
+            self._due[task_id] = _next_change(task, status)
         if status == task.fields.get("notified"):
             return
         url = str(task.fields["callback_url"])
@@ -98,7 +111,20 @@ class CallbackNotifier:
         self.store.update(task_id, fields={**task.fields, "notified": status})
         if status in TERMINAL:
             with self._lock:
-                self._watch.discard(task_id)
+                self._due.pop(task_id, None)
+
+
+def _next_change(task: TaskRecord, status: str) -> float:
+    """When ``task`` may read differently: its next scheduled change, or soon (a render being
+    written, a cancel) — never later than a tick from now."""
+    now = time.time()
+    if status == "queued":
+        at = task.running_at
+    elif status == "running" and now < task.finish_at:
+        at = task.finish_at
+    else:
+        at = now + RENDER_TICK  # past its running time, waiting for the render to be written
+    return min(at, now + TICK)
 
 
 def post_callback(url: str, data: bytes) -> bool:

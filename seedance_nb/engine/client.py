@@ -24,6 +24,7 @@ from ..request.schema import check_names, params_of
 from .assets import Asset, register_asset
 from .budget import Budget, BudgetMethods
 from .callbacks import CallbackReceiver
+from .client_info import ClientInfo
 from .creator import Creator
 from .downloader import Downloader
 from .http import ProviderHTTP
@@ -31,6 +32,7 @@ from .job import Job
 from .leases import Leases, new_owner
 from .ledger import open_ledger
 from .ledger_url import LedgerURL
+from .pacing import PollPolicy, default_policy
 from .preview import preview_of
 from .scheduler import Scheduler
 from .settings import Settings, announce_emulator, choose_provider, resolve, workdir_path
@@ -38,23 +40,6 @@ from .state import EngineState
 from .storage import Storing, open_store
 
 log = logging.getLogger("seedance_nb")
-
-
-class PollPolicy:
-    """Poll often while a task is young (short renders finish fast), then back off as it
-    ages: the interval is ``growth`` × age, bounded by ``min_interval`` and ``max_interval``."""
-
-    def __init__(self, min_interval: float, max_interval: float, growth: float = 0.1) -> None:
-        self.min_interval = min_interval
-        self.max_interval = max_interval
-        self.growth = growth
-
-    def interval(self, age: float) -> float:
-        return max(self.min_interval, min(self.max_interval, age * self.growth))
-
-
-def default_policy(emulated: bool) -> PollPolicy:
-    return PollPolicy(0.25, 2.0) if emulated else PollPolicy(2.0, 15.0)
 
 
 def start_settings(
@@ -76,7 +61,7 @@ def start_settings(
     return resolve(provider, api_key, base_url, workdir, emulator_url=emulator_url, ledger=ledger)
 
 
-class AsyncClient(BudgetMethods):
+class AsyncClient(ClientInfo, BudgetMethods):
     """Seedance client for ``async`` code; see :class:`seedance_nb.Client` for the sync twin."""
 
     def __init__(
@@ -101,7 +86,7 @@ class AsyncClient(BudgetMethods):
         self._settings: Settings = settings
         self.dialect = dialect_for(settings.provider)
         self.ledger = open_ledger(settings.ledger_at, background_checkpoints=True)
-        self.poll = poll or default_policy(settings.emulated)
+        self.poll = poll or default_policy(settings.emulated, settings.provider)
         self.owner = new_owner()
         self._http_client = http_client
         state = EngineState(
@@ -123,75 +108,6 @@ class AsyncClient(BudgetMethods):
         self._resumed = False
         self._receivers: list[CallbackReceiver] = []
         self._budget = Budget(self.ledger, settings.route, settings.emulated, budget_usd)
-
-    # properties ---------------------------------------------------------------------------
-    @property
-    def provider(self) -> Any:
-        return self._settings.provider
-
-    @property
-    def provider_name(self) -> str:
-        return self._settings.provider.name
-
-    @property
-    def emulated(self) -> bool:
-        return self._settings.emulated
-
-    @property
-    def base_url(self) -> str:
-        return self._settings.base_url
-
-    @property
-    def route(self) -> str:
-        return self._settings.route
-
-    @property
-    def workdir(self) -> Path:
-        return self._settings.workdir
-
-    @property
-    def storage(self) -> str | None:
-        """The object store every finished video is also written to (its URL), if any."""
-        return self._storing.url
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        """The event loop this client is bound to (the first one that used it)."""
-        return self._state.loop
-
-    @property
-    def closed(self) -> bool:
-        return self._state.closed
-
-    @property
-    def request_timeout(self) -> float:
-        """Seconds a create waits for its answer (and stays in doubt without one)."""
-        return self._state.request_timeout
-
-    @property
-    def max_download_bytes(self) -> int:
-        return self._state.max_download_bytes
-
-    @property
-    def status_requests(self) -> int:
-        return self._state.status_requests
-
-    @property
-    def callbacks_received(self) -> int:
-        return self._state.callbacks_received
-
-    @property
-    def recoveries(self) -> list[tuple[str, str, float]]:
-        """(job id, step, seconds) from each fault this client saw to the step succeeding."""
-        return self._state.recoveries
-
-    def __repr__(self) -> str:
-        where = "emulator" if self.emulated else self.base_url
-        name = type(self).__name__
-        team = f" ledger={self.ledger.where}" if self._settings.ledger is not None else ""
-        stored = f" storage={self.storage}" if self.storage else ""
-        where_ = f"at {where} workdir={self.workdir}"
-        return f"<{name} provider={self.provider_name} {where_}{team}{stored}>"
 
     def validate(self, prompt: Any, **params: Any) -> VideoRequest:
         """Check a request against the provider's limits; no network, no money."""

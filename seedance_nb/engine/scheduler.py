@@ -1,9 +1,14 @@
 """The single poll loop: due times, batching, backoff, and applying states and callbacks.
 
 Every tracked job has a due time; one task on the client's loop reads the due ones together
-(one listing per ``batch_size`` tasks where the provider has one), backs every read off after a
-failed round or a Retry-After, and writes what changed to the ledger. Downloads, creates in
-doubt and jobs another process drives are handed to their part from here.
+(one listing per ``batch_size`` tasks where the provider has one) and writes what changed to
+the ledger. A new job's first state is its create's answer: it joins the next scheduled round
+instead of starting one, so a burst of submits costs no extra reads. Where one listing reads
+many tasks, every job rides in the same rounds, paced by the youngest job's interval. A failed
+read holds back only the jobs it concerns; a Retry-After holds back every read. A final
+callback is confirmed at once by a read of its own, gathered with the others arriving
+together. Downloads, creates in doubt and jobs another process drives are handed to their
+part from here.
 """
 
 from __future__ import annotations
@@ -16,17 +21,21 @@ from typing import Any
 
 from .. import errors
 from ..providers.task import TERMINAL, TaskState
+from .callback_hints import CallbackHints
 from .creator import Creator
 from .downloader import Downloader
 from .job import Job, Phase
 from .leases import LEASE_RENEW_SECONDS, Leases
 from .ledger import LEASE_SECONDS, stored
+from .pacing import align, called_back, due_jobs, wanted
 from .state import EngineState
+from .status_reads import ListingFaults, fetch_states
 
 log = logging.getLogger("seedance_nb")
 
 MISSES_BEFORE_LOST = 3
-_RANK = {"queued": 1, "running": 2}  # non-final statuses, in the order a task moves through
+NEARLY_DUE = 0.05  # of the interval: single reads that close together share a wake-up
+SETTLE_SLICE = 100  # jobs applied per step of a round, the loop free between steps
 
 
 class Scheduler:
@@ -41,9 +50,11 @@ class Scheduler:
         self.downloader = downloader
         self.next_poll: dict[str, float] = {}
         self.misses: dict[str, int] = {}  # job id → status reads that did not know the task
+        self.failures: dict[str, int] = {}  # job id → its status reads that failed in a row
+        self.hints = CallbackHints(self)
         self.backoff_until = 0.0  # loop time before which no status read is sent
-        self.round_failed_at: float | None = None  # a failed round: one fault, not one per job
-        self._checkpointing: asyncio.Task[Any] | None = None
+        self.listing_faults = ListingFaults(state)
+        self._checkpoints = Checkpoints(state)
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
 
@@ -57,6 +68,8 @@ class Scheduler:
                 self.watch(job)
                 continue
             self.track(job)
+            if job.id in self.next_poll:
+                self.next_poll[job.id] = 0.0  # unread since its process died: read it now
 
     def track(self, job: Job) -> None:
         """Drive ``job`` from its phase on (from any thread; nothing for a settled job)."""
@@ -83,17 +96,27 @@ class Scheduler:
             else:
                 self.watch(job)
         elif job.phase == Phase.TRACKING and job.id not in self.next_poll:
-            self.next_poll[job.id] = 0.0
-            self.start()
+            self._join(job)
 
     def watch(self, job: Job) -> None:
         """Another process drives this job; follow its ledger row until it settles."""
         if job.id not in self.next_poll:
-            self.next_poll[job.id] = 0.0
-            self.start()
+            self._join(job)
+
+    def _join(self, job: Job) -> None:
+        """Schedule a job's first read. Its state so far is the create's answer, so it is
+        read no sooner than its interval; where one listing reads many tasks it joins the
+        round already scheduled (if that comes sooner): a submit never starts a round."""
+        now = asyncio.get_running_loop().time()
+        first = now + self._wanted(job)
+        if self.batched and self.next_poll:
+            first = min(first, max(now, min(self.next_poll.values())))
+        self.next_poll[job.id] = first
+        self.start()
 
     # the loop --------------------------------------------------------------------------------
     def start(self) -> None:
+        """Make sure the loop runs and looks at the due times again (a wake-up reads nothing)."""
         if self._wake is None:
             self._wake = asyncio.Event()
         self._wake.set()
@@ -116,7 +139,7 @@ class Scheduler:
             if now - renewed > LEASE_RENEW_SECONDS:
                 renewed = now
                 self.leases.renew(list(self.next_poll))
-                self._checkpoint_soon()
+                self._checkpoints.soon()
             # a Retry-After holds every read back, not only the jobs of the round that got it
             soonest = max(min(self.next_poll.values()), self.backoff_until)
             if soonest > now:
@@ -128,12 +151,7 @@ class Scheduler:
                 except asyncio.TimeoutError:
                     pass
                 continue
-            # everything due now, plus whatever is nearly due; where one listing reads up to
-            # batch_size tasks for the price of one, every job rides along in the round
-            if self._batched():
-                due = list(self.next_poll)
-            else:
-                due = [j for j, t in self.next_poll.items() if t <= now + policy.min_interval]
+            due = self._due(now)
             try:
                 await self.poll(due)
             except asyncio.CancelledError:
@@ -141,21 +159,23 @@ class Scheduler:
             except Exception:
                 log.exception("poll round failed; will try again")
                 for j in due:
-                    self.next_poll[j] = loop.time() + policy.max_interval
+                    if j in self.next_poll:
+                        self.next_poll[j] = loop.time() + policy.max_interval
 
-    def _batched(self) -> bool:
+    def _due(self, now: float) -> list[str]:
+        if self.batched:  # what is due before the next round rides in this one (it is free)
+            horizon = now + self.state.poll.min_interval
+            return due_jobs(self.next_poll, horizon, self.state.dialect.batch_size)
+        # one request per task: read none early, only what falls due in the same moment
+        return due_jobs(self.next_poll, now + NEARLY_DUE * self.state.poll.min_interval, 0)
+
+    @property
+    def batched(self) -> bool:
+        """One listing reads up to ``batch_size`` tasks (Ark): every job rides every round."""
         return bool(self.state.provider.batch_poll and self.state.dialect.batch_size)
 
-    def _checkpoint_soon(self) -> None:
-        """Fold the ledger's WAL back in from a worker thread (its fsyncs never hold the loop)."""
-        if self._checkpointing is None or self._checkpointing.done():
-            self._checkpointing = self.state.spawn(self._checkpoint())
-
-    async def _checkpoint(self) -> None:
-        try:
-            await asyncio.to_thread(self.state.ledger.checkpoint)
-        except sqlite3.Error as exc:  # the next one catches up; commits never wait for it
-            log.debug("ledger checkpoint skipped: %s", exc)
+    def _wanted(self, job: Job) -> float:
+        return wanted(self.state.poll, job.created_at, job.request)
 
     # one round -------------------------------------------------------------------------------
     async def poll(self, job_ids: list[str]) -> None:
@@ -169,9 +189,19 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         started = loop.time()  # intervals count from here: a slow round does not stretch them
         states: dict[str, TaskState] = {}
-        retry_after = await self._read(mine, states)
-        self._count_round(retry_after)
-        self._settle(mine, states, retry_after, started)
+        failed = await fetch_states(self.state, mine, states, batched=self.batched)
+        self._count_round(failed)
+        read: list[Job] = []
+        for i in range(0, len(mine), SETTLE_SLICE):
+            if i:
+                await asyncio.sleep(0)  # a thousand jobs' round never holds the loop at once
+            read += self._settle(mine[i : i + SETTLE_SLICE], states, failed, started)
+        if self.batched:
+            # one listing reads them all: keep the jobs in step, at the youngest one's pace
+            paced = [j for j in read if not called_back(j.request) and j.id in self.next_poll]
+            if paced:
+                due = min(self.next_poll[j.id] for j in paced)
+                align(self.next_poll, self.state.jobs, due, self.state.poll, self.failures)
 
     def _mine(self, job_ids: list[str]) -> list[Job]:
         """The due jobs this client should read now; the others are handed on or dropped."""
@@ -199,38 +229,27 @@ class Scheduler:
             mine.append(job)
         return mine
 
-    async def _read(self, mine: list[Job], states: dict[str, TaskState]) -> float | None:
-        """Fill ``states`` from the provider; the seconds to back off if the round failed."""
-        try:
-            await fetch_states(self.state, mine, states, batched=self._batched())
-        except errors.RateLimitError as exc:
-            return exc.retry_after or self.state.poll.max_interval
-        except errors.BadResponseError as exc:
-            # the provider is up and answered, only not in its contract's shape (a partial
-            # listing, say): no reason to back off further than the usual pace
-            log.warning("status read answered badly (%s); reading again", exc)
-            return self._interval(mine)
-        except (errors.APIError, errors.APIConnectionError) as exc:
-            log.warning("status read failed (%s); backing off", exc)
-            return self.state.poll.max_interval
-        return None
-
-    def _count_round(self, retry_after: float | None) -> None:
-        """Back every read off after a failed round; time the recovery once one succeeds."""
-        if retry_after is not None:
-            self.backoff_until = asyncio.get_running_loop().time() + retry_after
-            if self.round_failed_at is None:
-                self.round_failed_at = time.monotonic()
-        elif self.round_failed_at is not None:
-            seconds = time.monotonic() - self.round_failed_at
-            self.state.recoveries.append(("*", "status", seconds))
-            self.round_failed_at = None
+    def _count_round(self, failed: dict[str, errors.SeedanceError]) -> None:
+        """A Retry-After holds every read back (the limit is the key's, not one task's)."""
+        waits = [
+            e.retry_after or 0.0 for e in failed.values() if isinstance(e, errors.RateLimitError)
+        ]
+        if waits:
+            until = asyncio.get_running_loop().time() + (max(waits) or self.state.poll.max_interval)
+            self.backoff_until = max(self.backoff_until, until)
+        if self.batched:  # one read per task: each job times its own recovery (see _failed)
+            self.listing_faults.failed(failed)
 
     def _settle(
-        self, mine: list[Job], states: dict[str, TaskState], retry: float | None, started: float
-    ) -> None:
-        """Apply the round's states and set each job's next due time."""
+        self,
+        mine: list[Job],
+        states: dict[str, TaskState],
+        failed: dict[str, errors.SeedanceError],
+        started: float,
+    ) -> list[Job]:
+        """Apply the round's states and set each job's next due time; the jobs read."""
         now = asyncio.get_running_loop().time()
+        read: list[Job] = []
         with self.state.ledger.batch():
             for job in mine:
                 if job.phase != Phase.TRACKING:
@@ -238,35 +257,43 @@ class Scheduler:
                     # the round's older answer must not undo that
                     self.next_poll.pop(job.id, None)
                     continue
-                state = states.get(str(job.task_id))
-                if retry is not None:
-                    self.next_poll[job.id] = now + retry
+                error = failed.get(job.id)
+                if error is not None:
+                    self._failed(job, error, now)
                     continue
+                self.listing_faults.read(job.id)
+                state = states.get(str(job.task_id))
                 if state is None:
                     self._missing(job)
                     continue
+                self.failures.pop(job.id, None)
                 self.state.recovered(job)
                 self.apply_state(job, state)
                 if job.phase == Phase.TRACKING:
-                    self.next_poll[job.id] = started + self._interval([job])
+                    self.next_poll[job.id] = started + self._wanted(job)
+                    read.append(job)
                 else:
                     self.next_poll.pop(job.id, None)
-        if retry is None and self._batched():
-            # one listing reads them all: the next round comes as soon as the policy would
-            # poll a lone job, divided among the jobs that share the round's requests
-            tracking = [j for j in mine if j.id in self.next_poll]
-            if tracking:
-                due = started + self._interval(tracking)
-                for job in tracking:
-                    self.next_poll[job.id] = due
+        return read
 
-    def _interval(self, jobs: list[Job]) -> float:
-        """Seconds to the next status read of ``jobs`` read together (one request per
-        ``batch_size`` of them): the lone-job interval of the youngest, shared among them."""
-        policy = self.state.poll
-        youngest = policy.interval(time.time() - max(j.created_at for j in jobs))
-        requests = -(-len(jobs) // (self.state.dialect.batch_size or 1))
-        return max(policy.min_interval, youngest * requests / len(jobs))
+    def _failed(self, job: Job, error: errors.SeedanceError, now: float) -> None:
+        """Hold back only this job: until a Retry-After has passed, at the usual pace after an
+        answer in the wrong shape, or doubling its interval while the provider fails it."""
+        if not self.batched:
+            self.state.fault_seen(job, "status")
+        if isinstance(error, errors.RateLimitError):
+            self.next_poll[job.id] = max(self.backoff_until, now + self.state.poll.min_interval)
+            return
+        if isinstance(error, errors.BadResponseError):
+            # the provider is up and answered, only not in its contract's shape (a partial
+            # listing, say): no reason to back off further than the usual pace
+            log.warning("status read answered badly (%s); reading again", error)
+            self.next_poll[job.id] = now + self._wanted(job)
+            return
+        log.warning("status read failed (%s); backing off", error)
+        failures = self.failures[job.id] = self.failures.get(job.id, 0) + 1
+        age = time.time() - job.created_at
+        self.next_poll[job.id] = now + self.state.poll.backoff(age, failures)
 
     def _missing(self, job: Job) -> None:
         misses = self.misses[job.id] = self.misses.get(job.id, 0) + 1
@@ -308,61 +335,23 @@ class Scheduler:
         self.state.update(job, **fields)
 
     def apply_callback(self, state: TaskState) -> Job | None:
-        """A provider's callback as a hint: progress forward only, a final status re-read."""
-        self.state.callbacks_received += 1
-        for row in self.state.ledger.active(self.state.route):
-            if row.get("task_id") != state.task_id:
-                continue
-            job = self.state.job_from_row(row)
-            if job.phase != Phase.TRACKING:
-                return job  # already downloading or settled: a repeat changes nothing
-            if state.status in TERMINAL:
-                self.next_poll[job.id] = 0.0  # read it now instead of at the next interval
-                self.start()
-            elif _RANK[state.status] > _RANK.get(job.status, 0):
-                fields: dict[str, Any] = {"status": state.status}
-                if state.progress is not None:
-                    fields["progress"] = state.progress
-                self.state.update(job, **fields)
-            return job
-        return None
+        """A provider's callback as a hint (see :mod:`.callback_hints`)."""
+        return self.hints.apply(state)
 
 
-async def fetch_states(
-    engine: EngineState, mine: list[Job], states: dict[str, TaskState], *, batched: bool
-) -> None:
-    """One listing per ``batch_size`` tasks side by side, or one read per task."""
-    http, dialect = engine.http, engine.dialect
-    assert http is not None
-    sem = asyncio.Semaphore(8)
+class Checkpoints:
+    """Folds the ledger's WAL back in from a worker thread (its fsyncs never hold the loop)."""
 
-    async def one(job: Job) -> None:
-        async with sem:
-            engine.status_requests += 1
-            try:
-                body = await http.call(dialect.get_call(str(job.task_id)))
-            except errors.NotFoundError:
-                return  # the provider says the task is gone: a miss
-            state = dialect.parse_task(body)
-            states[state.task_id] = state
+    def __init__(self, state: EngineState) -> None:
+        self.state = state
+        self._task: asyncio.Task[Any] | None = None
 
-    async def listing(chunk: list[str]) -> None:
-        async with sem:
-            engine.status_requests += 1
-            body = await http.call(dialect.list_call(chunk))
-        for state in dialect.parse_list(body):
-            states[state.task_id] = state
+    def soon(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = self.state.spawn(self._checkpoint())
 
-    if not batched:
-        await asyncio.gather(*(one(j) for j in mine))
-        return
-    size = dialect.batch_size
-    ids = [str(j.task_id) for j in mine if j.task_id]
-    chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
-    # side by side, and every listing settles before the first failure is raised
-    outcomes = await asyncio.gather(*map(listing, chunks), return_exceptions=True)
-    failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
-    if failure is not None:
-        raise failure
-    # a task left out of a listing is not proof that it is gone: ask for it alone
-    await asyncio.gather(*(one(j) for j in mine if str(j.task_id) not in states))
+    async def _checkpoint(self) -> None:
+        try:
+            await asyncio.to_thread(self.state.ledger.checkpoint)
+        except sqlite3.Error as exc:  # the next one catches up; commits never wait for it
+            log.debug("ledger checkpoint skipped: %s", exc)

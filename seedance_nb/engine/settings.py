@@ -8,14 +8,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .. import catalog
 from ..catalog import Provider
 from ..errors import ConfigurationError
-from .http import Secret, check_base_url
 from .ledger_url import LedgerURL, ledger_location
+
+if TYPE_CHECKING:  # httpx loads with the first client, not with %load_ext
+    from .http import Secret
 
 LEDGER_ENV = "SEEDANCE_LEDGER_URL"  # a team's ledger (postgresql://…); unset: the workdir's file
 DEFAULT_WORKDIR = "seedance-output"  # visible: jupyter-server will not serve hidden folders
@@ -180,6 +182,8 @@ def resolve(
     if key is None:
         env = " or ".join(spec.key_env)
         raise ConfigurationError(f"{spec.label} needs an API key: pass api_key= or set {env}")
+    from .http import Secret, check_base_url
+
     base_url = check_base_url(base_url, has_key=True)
     return Settings(spec, Secret(key), base_url, emulated, route, wd, where)
 

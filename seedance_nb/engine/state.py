@@ -25,7 +25,7 @@ from .ledger_core import LedgerCore
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .client import PollPolicy
+    from .pacing import PollPolicy
 
 
 class EngineState:

@@ -12,12 +12,14 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import errors
 from ..catalog import Provider
-from ..request import VideoRequest
 from .task import STATUSES, TaskState
+
+if TYPE_CHECKING:  # annotations only: a dialect's module loads without pydantic
+    from ..request import VideoRequest
 
 Fetch = Callable[[str], Awaitable[bytes]]
 

@@ -1,0 +1,88 @@
+"""One round's status reads: listings of up to ``batch_size`` tasks, or one read per task.
+
+Each read's failure is kept with the jobs it concerns, so the scheduler can hold back only
+those (a failed listing: its chunk; a failed single read: its job) and read the rest on time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from .. import errors
+from ..providers.task import TaskState
+from .job import Job
+from .state import EngineState
+
+CONCURRENT_READS = 8
+
+
+async def fetch_states(
+    engine: EngineState, mine: list[Job], states: dict[str, TaskState], *, batched: bool
+) -> dict[str, errors.SeedanceError]:
+    """Fill ``states`` (task id → state); return job id → the error its read ended with."""
+    http, dialect = engine.http, engine.dialect
+    assert http is not None
+    sem = asyncio.Semaphore(CONCURRENT_READS)
+    failed: dict[str, errors.SeedanceError] = {}
+
+    async def one(job: Job) -> None:
+        async with sem:
+            engine.status_requests += 1
+            try:
+                state = dialect.parse_task(await http.call(dialect.get_call(str(job.task_id))))
+            except errors.NotFoundError:
+                return  # the provider says the task is gone: a miss
+            except errors.SeedanceError as exc:
+                failed[job.id] = exc
+                return
+        states[state.task_id] = state
+
+    async def listing(chunk: list[Job]) -> None:
+        async with sem:
+            engine.status_requests += 1
+            try:
+                body = await http.call(dialect.list_call([str(j.task_id) for j in chunk]))
+                listed = dialect.parse_list(body)
+            except errors.SeedanceError as exc:
+                failed.update((j.id, exc) for j in chunk)
+                return
+        for state in listed:
+            states[state.task_id] = state
+
+    if not batched:
+        await asyncio.gather(*(one(j) for j in mine))
+        return failed
+    size = dialect.batch_size
+    bound = [j for j in mine if j.task_id]
+    await asyncio.gather(*(listing(bound[i : i + size]) for i in range(0, len(bound), size)))
+    # a task left out of a listing that was read is not proof that it is gone: ask for it alone
+    await asyncio.gather(
+        *(one(j) for j in bound if str(j.task_id) not in states and j.id not in failed)
+    )
+    return failed
+
+
+class ListingFaults:
+    """Times a failed listing's recovery: one fault per failed listing, not one per job,
+    recovered once every job it left unread has been read again."""
+
+    def __init__(self, state: EngineState) -> None:
+        self.state = state
+        self.failed_at: float | None = None
+        self.unread: set[str] = set()  # jobs a failed listing left unread since
+
+    def failed(self, failed: dict[str, errors.SeedanceError]) -> None:
+        if failed and self.failed_at is None:
+            self.failed_at = time.monotonic()
+        self.unread |= set(failed)
+
+    def read(self, job_id: str) -> None:
+        self.unread.discard(job_id)
+        if not self.unread and self.failed_at is not None:
+            seconds = time.monotonic() - self.failed_at
+            self.state.recoveries.append(("*", "status", seconds))
+            self.failed_at = None
+
+
+__all__ = ["CONCURRENT_READS", "ListingFaults", "fetch_states"]
