@@ -14,25 +14,19 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
+import engine_support
 import httpx
 import pytest
+from engine_support import BASE
 
 from seedance_nb import errors
-from seedance_nb.engine.client import PollPolicy
 from seedance_nb.engine.creator import Creator
-from seedance_nb.engine.http import ProviderHTTP, RetryPolicy
 from seedance_nb.engine.job import Job, Phase
-from seedance_nb.engine.leases import Leases
-from seedance_nb.engine.ledger import Ledger
 from seedance_nb.engine.settings import resolve
-from seedance_nb.engine.state import EngineState
-from seedance_nb.providers import dialect_for
 from seedance_nb.request import VideoRequest, build_request
 
-BASE = "http://127.0.0.1:9/api/v3"
 TIMEOUT = 0.8  # the sender's timeout: how long an unanswered create stays in doubt
 Answer = Callable[[httpx.Request], httpx.Response]
 
@@ -83,52 +77,13 @@ def cut(request: httpx.Request) -> httpx.Response:
     raise httpx.ReadError("connection reset by peer", request=request)
 
 
-class Rig:
-    """A Creator with its ledger and HTTP, and one claimed job to create."""
+class Rig(engine_support.Rig):
+    """A Creator over the rig, and the jobs it hands on to be tracked."""
 
     def __init__(self, tmp_path: Path, ark: ScriptedArk, provider: str = "ark") -> None:
-        settings = resolve(provider, "sk-unit-test-key", BASE, tmp_path)
-        self.dialect = dialect_for(settings.provider)
-        self.ledger = Ledger(tmp_path / "ledger.sqlite")
-        runtime = SimpleNamespace(emulated=False, loop=None)
-        self.state = EngineState(
-            runtime,
-            settings,
-            self.dialect,
-            self.ledger,
-            PollPolicy(0.25, 2.0),
-            "unit:1-test",
-            request_timeout=TIMEOUT,
-            max_download_bytes=1 << 20,
-        )
-        self.state.http = ProviderHTTP(
-            self.dialect,
-            settings.base_url,
-            settings.api_key,
-            client=httpx.AsyncClient(transport=httpx.MockTransport(ark)),
-            retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02),
-        )
+        super().__init__(tmp_path, ark, provider, request_timeout=TIMEOUT)
         self.tracked: list[Job] = []
-        self.creator = Creator(self.state, Leases(self.ledger, "unit:1-test"), self.tracked.append)
-
-    def claim(self, request: VideoRequest) -> Job:
-        row, fresh = self.ledger.claim(
-            route=self.state.route,
-            request_hash=request.digest(self.state.route),
-            provider=self.state.provider.name,
-            tier=request.tier,
-            model_id=request.model_id,
-            prompt=request.prompt,
-            request=request.model_dump(mode="json"),
-            owner="unit:1-test",
-            force=False,
-        )
-        assert fresh
-        return self.state.job_from_row(row)
-
-    async def aclose(self) -> None:
-        assert self.state.http is not None
-        await self.state.http.aclose()
+        self.creator = Creator(self.state, self.leases, self.tracked.append)
 
 
 def fox(seed: int = 7, prompt: str = "A red fox in the snow") -> VideoRequest:
