@@ -150,6 +150,7 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.jupyter.runner": "faces",
     "seedance_nb.jupyter.storyboard": "faces",
     "seedance_nb.jupyter.sweep": "faces",
+    "seedance_nb.jupyter.live": "faces",
     "seedance_nb.jupyter.view": "faces",
 }
 

@@ -12,7 +12,6 @@ without its buttons) into one display that is updated in place from the client's
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from .. import display as h
 from ..errors import InvalidRequest, SeedanceError
 from ..workflows import Film, Storyboard
 from ..workflows.board_html import board_html, shot_state_html
+from .live import LiveDisplay
 from .runner import client_loop, get_client
 from .view import TaskView
 
@@ -42,10 +42,8 @@ class _ShotView(TaskView):
         self.owner._paint(force)
 
 
-class BoardView(Storyboard):
+class BoardView(LiveDisplay, Storyboard):
     """A storyboard that shows itself live in the notebook; ``concat`` adds the film to it."""
-
-    min_interval = 0.25
 
     def __init__(
         self,
@@ -59,8 +57,6 @@ class BoardView(Storyboard):
         super().__init__(client, shots, force=force, **params)
         self.display_mode = display
         self.views = [_ShotView(self, f"shot {s.index}", display) for s in self.shots]
-        self._handle: Any = None
-        self._last = 0.0
         self.on_change(lambda _board: self._follow())
 
     def _follow(self) -> None:
@@ -87,20 +83,10 @@ class BoardView(Storyboard):
             "seedance": {"storyboard": shots}
         }
 
-    def _paint(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if self._handle is None or (not force and now - self._last < self.min_interval):
-            return
-        self._last = now
-        data, meta = self._bundle()
-        self._handle.update(data, raw=True, metadata=meta)
-
     def show(self) -> BoardView:
         """Display the board, then submit its shots in order on the client's loop."""
-        from IPython.display import display
 
-        data, meta = self._bundle()
-        self._handle = display(data, raw=True, metadata=meta, display_id=True)
+        self._show_live()
         return self.start(client_loop(self.client))  # type: ignore[return-value]
 
     async def wait_async(self, timeout: float | None = None) -> list[Any]:

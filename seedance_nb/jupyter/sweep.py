@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from ..errors import BudgetExceeded, InvalidRequest, SeedanceError
 from ..workflows import gallery_html as gallery
 from ..workflows.sweep import Entry, SweepResults
 from ..workflows.sweep_plan import Combo, Expansion, SweepInvalid, SweepPlan, plan_sweep
+from .live import LiveDisplay
 from .runner import PendingJob, get_client, run_sync
 from .view import TaskView, launch
 
@@ -51,10 +51,9 @@ class GalleryCell(TaskView):
         self.owner._paint(force)
 
 
-class SweepGallery(SweepResults):
+class SweepGallery(LiveDisplay, SweepResults):
     """The jobs of one sweep; awaitable (returns the settled jobs) and displayable."""
 
-    min_interval = 0.25
     show_plan = True
 
     def __init__(
@@ -79,8 +78,6 @@ class SweepGallery(SweepResults):
         self.cells = [GalleryCell(self, c, display) for c in expansion.combos]
         self.pending: list[PendingJob] = []
         self.refused: BudgetExceeded | None = None  # the budget refused the whole sweep
-        self._handle: Any = None
-        self._last = 0.0
 
     # what each cell shows ---------------------------------------------------------------
     def cell_label(self, combo: Combo) -> str:
@@ -116,17 +113,8 @@ class SweepGallery(SweepResults):
         data = {"text/html": self.html(), "text/plain": self.text()}
         return data, {"seedance": {"sweep": jobs}}
 
-    def _paint(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if self._handle is None or (not force and now - self._last < self.min_interval):
-            return
-        self._last = now
-        data, meta = self._bundle()
-        self._handle.update(data, raw=True, metadata=meta)
-
     def show(self) -> SweepGallery:
         """Display the plan and the gallery, then submit every combination (on the home loop)."""
-        from IPython.display import display
 
         if self.show_plan and self.plan is not None:
             show_plan(self.plan)
@@ -139,8 +127,7 @@ class SweepGallery(SweepResults):
                 show_error(str(exc), type(exc).__name__)
                 self.refused = exc
                 return self
-        data, meta = self._bundle()
-        self._handle = display(data, raw=True, metadata=meta, display_id=True)
+        self._show_live()
         for cell in self.cells:
             combo = cell.combo
             pending = launch(self.client, combo.prompt, combo.params, cell, force=self.force)
