@@ -61,16 +61,6 @@ class Shot:
         return self.job.status if self.job is not None else self.status
 
 
-def budget_precheck(client: AsyncClient, requests: list[VideoRequest]) -> None:
-    """BUDGET PRE-CHECK over all shots' requests, before anything is sent (issue #15, "a budget
-    that holds"). The budget's ``client.check_budget(requests)`` is called here when the client
-    has one: it refuses with ``sd.BudgetExceeded``; finished shots (found in the ledger) are
-    planned with their real request, so they count as reused."""
-    check = getattr(client, "check_budget", None)
-    if check is not None:
-        check(requests)
-
-
 class Storyboard:
     """Shots chained by their last frame; awaitable (the jobs), and one film via :meth:`concat`.
 
@@ -89,7 +79,9 @@ class Storyboard:
         self._future: concurrent.futures.Future[list[Job]] | None = None
         self._listeners: list[Callable[[Storyboard], None]] = []
         self.shots = self._plan(list(shots))
-        budget_precheck(client, self.requests)
+        # the budget refuses the whole board at once, before anything is sent (finished shots
+        # are planned with their real request, so they count as reused: free)
+        client.check_budget(self.requests, force=force)
 
     # planning -----------------------------------------------------------------------------
     def _plan(self, specs: list[ShotSpec]) -> list[Shot]:

@@ -262,7 +262,7 @@ def test_the_whole_board_is_checked_before_anything_is_sent(emu: Emulator, tmp_p
         # the budget's pre-check sees every shot's request before anything is sent
         checked: list[list[Any]] = []
 
-        def check_budget(requests: list[Any]) -> None:
+        def check_budget(requests: list[Any], force: bool = False) -> None:
             checked.append(requests)
             raise sd.InvalidRequest("over budget")
 
