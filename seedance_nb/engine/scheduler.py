@@ -138,8 +138,9 @@ class Scheduler:
             now = loop.time()
             if now - renewed > LEASE_RENEW_SECONDS:
                 renewed = now
-                self.leases.renew(list(self.next_poll))
+                await self._renew(list(self.next_poll))
                 self._checkpoints.soon()
+                continue  # the heartbeat let other tasks run: look at the due times again
             # a Retry-After holds every read back, not only the jobs of the round that got it
             soonest = max(min(self.next_poll.values()), self.backoff_until)
             if soonest > now:
@@ -180,12 +181,16 @@ class Scheduler:
     # one round -------------------------------------------------------------------------------
     async def poll(self, job_ids: list[str]) -> None:
         """Read the status of ``job_ids`` (those this client drives) and apply it."""
-        mine = self._mine(job_ids)
+        mine: list[Job] = []
+        for i in range(0, len(job_ids), SETTLE_SLICE):
+            if i:
+                await asyncio.sleep(0)  # a thousand rows are read a slice at a time
+            mine += self._mine(job_ids[i : i + SETTLE_SLICE])
         if not mine:
             return
         # a lease still good for most of its term is left alone: fewer rows written per round
         soon = self.state.ledger.now() + LEASE_SECONDS - LEASE_RENEW_SECONDS
-        self.leases.renew([j.id for j in mine if (j.row.get("lease_until") or 0) < soon])
+        await self._renew([j.id for j in mine if (j.row.get("lease_until") or 0) < soon])
         loop = asyncio.get_running_loop()
         started = loop.time()  # intervals count from here: a slow round does not stretch them
         states: dict[str, TaskState] = {}
@@ -202,6 +207,13 @@ class Scheduler:
             if paced:
                 due = min(self.next_poll[j.id] for j in paced)
                 align(self.next_poll, self.state.jobs, due, self.state.poll, self.failures)
+
+    async def _renew(self, job_ids: list[str]) -> None:
+        """Renew leases a slice (one short write) at a time, the loop free between slices."""
+        for i in range(0, len(job_ids), SETTLE_SLICE):
+            if i:
+                await asyncio.sleep(0)
+            self.leases.renew(job_ids[i : i + SETTLE_SLICE])
 
     def _mine(self, job_ids: list[str]) -> list[Job]:
         """The due jobs this client should read now; the others are handed on or dropped."""
