@@ -36,6 +36,9 @@ DEFAULT_MAX_BYTES = 4 * 1024**3
 # Flush to disk in the background every this many bytes: the disk works while the network
 # does, and the final fsync is short (the page cache would otherwise hold the whole file).
 SYNC_EVERY = 32 << 20
+# Transfers at once per client: a thousand videos finishing together queue here instead of
+# in the connection pool, so the event loop serves a bounded number of streams per turn.
+DOWNLOAD_SLOTS = 16
 
 
 class URLExpired(DownloadError):
@@ -141,6 +144,7 @@ class Downloader:
         self.leases = leases
         self.track = track  # a parked download is handed back here later
         self.storing = storing  # the object store's part, if the client has a store
+        self._slots: asyncio.Semaphore | None = None
 
     async def run(self, job: Job, state: TaskState | None) -> None:
         """Download ``job``'s video once at a time, holding its lease throughout."""
@@ -169,7 +173,10 @@ class Downloader:
             try:
                 if state is None:
                     state = await self._read(job)
-                await self._fetch(job, state, folder)
+                if self._slots is None:
+                    self._slots = asyncio.Semaphore(DOWNLOAD_SLOTS)
+                async with self._slots:  # the lease's heartbeat runs while it waits
+                    await self._fetch(job, state, folder)
                 break
             except URLExpired:
                 self.state.fault_seen(job, "download")

@@ -17,7 +17,8 @@ import asyncio
 import logging
 import sqlite3
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .. import errors
 from ..providers.task import TERMINAL, TaskState
@@ -32,10 +33,13 @@ from .state import EngineState
 from .status_reads import ListingFaults, fetch_states
 
 log = logging.getLogger("seedance_nb")
+T = TypeVar("T")
+R = TypeVar("R")
 
 MISSES_BEFORE_LOST = 3
 NEARLY_DUE = 0.05  # of the interval: single reads that close together share a wake-up
-SETTLE_SLICE = 100  # jobs applied per step of a round, the loop free between steps
+READ_SLICE = 100  # ledger rows read (leases renewed) per step of a round
+SETTLE_SLICE = 25  # jobs applied per step (each a write and a read-back), the loop free between
 
 
 class Scheduler:
@@ -138,8 +142,9 @@ class Scheduler:
             now = loop.time()
             if now - renewed > LEASE_RENEW_SECONDS:
                 renewed = now
-                self.leases.renew(list(self.next_poll))
+                await sliced(list(self.next_poll), READ_SLICE, self.leases.renew)
                 self._checkpoints.soon()
+                continue  # the heartbeat let other tasks run: look at the due times again
             # a Retry-After holds every read back, not only the jobs of the round that got it
             soonest = max(min(self.next_poll.values()), self.backoff_until)
             if soonest > now:
@@ -180,22 +185,21 @@ class Scheduler:
     # one round -------------------------------------------------------------------------------
     async def poll(self, job_ids: list[str]) -> None:
         """Read the status of ``job_ids`` (those this client drives) and apply it."""
-        mine = self._mine(job_ids)
+        mine = await sliced(job_ids, READ_SLICE, self._mine)
         if not mine:
             return
         # a lease still good for most of its term is left alone: fewer rows written per round
         soon = self.state.ledger.now() + LEASE_SECONDS - LEASE_RENEW_SECONDS
-        self.leases.renew([j.id for j in mine if (j.row.get("lease_until") or 0) < soon])
+        stale = [j.id for j in mine if (j.row.get("lease_until") or 0) < soon]
+        await sliced(stale, READ_SLICE, self.leases.renew)
         loop = asyncio.get_running_loop()
         started = loop.time()  # intervals count from here: a slow round does not stretch them
         states: dict[str, TaskState] = {}
         failed = await fetch_states(self.state, mine, states, batched=self.batched)
         self._count_round(failed)
-        read: list[Job] = []
-        for i in range(0, len(mine), SETTLE_SLICE):
-            if i:
-                await asyncio.sleep(0)  # a thousand jobs' round never holds the loop at once
-            read += self._settle(mine[i : i + SETTLE_SLICE], states, failed, started)
+        read = await sliced(
+            mine, SETTLE_SLICE, lambda some: self._settle(some, states, failed, started)
+        )
         if self.batched:
             # one listing reads them all: keep the jobs in step, at the youngest one's pace
             paced = [j for j in read if not called_back(j.request) and j.id in self.next_poll]
@@ -337,6 +341,17 @@ class Scheduler:
     def apply_callback(self, state: TaskState) -> Job | None:
         """A provider's callback as a hint (see :mod:`.callback_hints`)."""
         return self.hints.apply(state)
+
+
+async def sliced(items: list[T], size: int, step: Callable[[list[T]], list[R] | None]) -> list[R]:
+    """``step`` over ``items`` a slice at a time, the event loop free between slices: a round
+    of a thousand jobs (its ledger reads, lease renewals and writes) never holds it at once."""
+    out: list[R] = []
+    for i in range(0, len(items), size):
+        if i:
+            await asyncio.sleep(0)
+        out += step(items[i : i + size]) or []
+    return out
 
 
 class Checkpoints:
