@@ -20,7 +20,7 @@ DISPLAY_MODES = ("relative", "embed")
 # saved output, though it only shows until the video loads: WebP at 160 px keeps it near
 # 1-2 KB, where a 320 px JPEG took 5-7 KB.
 POSTER_WIDTH = 160
-POSTER_QUALITY = 40
+POSTER_QUALITY = 35
 _CACHE_SIZE = 256
 _posters: OrderedDict[tuple[str, int, int], str | None] = OrderedDict()
 _sizes: OrderedDict[tuple[str, int, int], tuple[int, int] | None] = OrderedDict()

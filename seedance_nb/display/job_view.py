@@ -20,7 +20,7 @@ from .words import (
     done_summary,
     emulated,
     eta_text,
-    price_note,
+    price_hint,
     settings_text,
     short_prompt,
     storage_text,
@@ -33,12 +33,12 @@ if TYPE_CHECKING:
 def _copy_button() -> str:
     """Copies the prompt from the ``<details>`` right after it, so a saved output holds it once."""
     js = (
-        "navigator.clipboard&&navigator.clipboard.writeText("
+        "navigator.clipboard.writeText("
         "this.nextSibling.lastChild.textContent)"
         ".then(()=>{this.textContent='✓ Copied'})"
     )
     return (
-        f'<button class="seedance-copy jupyter-button" title="Copy the prompt" '
+        f'<button class="seedance-copy jupyter-button" '
         f'onclick="{esc(js)}" style="{button_style()}">Copy prompt</button>'
     )
 
@@ -130,12 +130,12 @@ def _succeeded_html(job: Job, display: str, autoplay: bool, show_poster: bool, r
     prompt = job.request.prompt
     src = video_src(job, display)
     still = poster(job.video_path) if show_poster else None
-    cost_title = price_note(job.request.tier) + (
-        "; the emulator charges nothing: what it would have cost" if emulated(job) else ""
+    cost_title = price_hint(job.request.tier) + (
+        "; the emulator charges nothing" if emulated(job) else ""
     )
     summary = (
-        f'<div style="color:{PALETTE["text"]}" title="{esc(cost_title)}">'
-        f'<span style="{MONO}">{esc(done_summary(job))}</span></div>'
+        f'<div style="color:{PALETTE["text"]};{MONO}" title="{esc(cost_title)}">'
+        f"{esc(done_summary(job))}</div>"
     )
     name = shown_path(job.video_path) or ""
     if src is not None:

@@ -104,6 +104,18 @@ def price_note(tier: str | None) -> str:
     )
 
 
+def price_hint(tier: str | None) -> str:
+    """:func:`price_note` short enough for a tooltip saved with every video (the source is in
+    ``seedance-nb models`` and ``sd.catalog.price_of``)."""
+    price = catalog.price_of(tier)
+    if price is None:
+        return f"no catalog price for {tier or 'this model'}"
+    return (
+        f"${price.usd_per_million_tokens:g}/M tokens, catalog price read "
+        f"{price.read_on.isoformat()}; your contract may differ"
+    )
+
+
 def cost_words(job: Job) -> str:
     """Tokens and cost: ``40,176 tokens · $0.28`` from the provider's usage, else
     ``≈ 40,176 tokens · est. $0.28``: a cost says "est." until the usage is known."""
