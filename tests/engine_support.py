@@ -4,7 +4,6 @@ create-and-reconcile and scheduler unit tests drive their part through it."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -93,12 +92,3 @@ class Rig:
     async def aclose(self) -> None:
         assert self.state.http is not None
         await self.state.http.aclose()
-
-
-def wait_until(check: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.01)
-    return check()

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import display as h
-from ..errors import InvalidRequest, SeedanceError
 from ..workflows.sweep_plan import Combo, SweepInvalid, SweepPlan, expand, plan_sweep
 from .runner import get_client
 from .sweep import SweepGallery
@@ -187,17 +186,16 @@ def compare(
 
     Every tier is validated first; an invalid request shows a one-line error and returns None.
     """
-    from .render import show_error, show_exception
+    from .render import or_refused
 
-    try:
+    def planned() -> tuple[Any, SweepPlan]:
         client = get_client(provider, workdir)
-        plan = plan_comparison(client, prompt, models, params, force)
-    except InvalidRequest as exc:
-        show_error(str(exc))
+        return client, plan_comparison(client, prompt, models, params, force)
+
+    done = or_refused(planned)
+    if done is None:
         return None
-    except (SeedanceError, KeyError, ValueError, TypeError) as exc:
-        show_exception(exc)
-        return None
+    client, plan = done
     return Comparison(
         client, prompt, models, params, display=display, force=force, plan=plan
     ).show()

@@ -3,11 +3,15 @@ compare and history (no tracebacks, no pink stderr blocks, no bare ``KeyError``)
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from IPython.display import display
 
 from .. import display as h
+from ..errors import InvalidRequest, SeedanceError
+
+T = TypeVar("T")
 
 
 def error_bundle(
@@ -41,3 +45,17 @@ def show_notice(text: str, *, kind: str = "info") -> None:
         "text/html": h.notice_line(text, kind=kind),
     }
     display(bundle, raw=True)
+
+
+def or_refused(
+    make: Callable[[], T], *, refusal: Callable[[InvalidRequest], None] | None = None
+) -> T | None:
+    """``make()`` (a plan, a board: built before anything is sent); where it is refused, one
+    styled line in the cell (``refusal`` for an invalid request) and None."""
+    try:
+        return make()
+    except InvalidRequest as exc:
+        (refusal or (lambda e: show_error(str(e))))(exc)
+    except (SeedanceError, KeyError, ValueError, TypeError) as exc:
+        show_exception(exc)
+    return None

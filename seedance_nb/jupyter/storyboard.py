@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import display as h
-from ..errors import InvalidRequest, SeedanceError
 from ..workflows import Film, Storyboard
 from ..workflows.board_html import board_html, shot_state_html
 from .live import LiveDisplay
@@ -117,15 +116,13 @@ def storyboard(
     """Shots chained by their last frame, shown live; ``await`` it for the jobs, then
     ``board.concat(path)`` for the film. The whole board is checked first: a refusal is one
     line in the cell, nothing is sent, and None is returned."""
-    from .render import show_error, show_exception
+    from .render import or_refused
 
-    try:
-        client = get_client(provider, workdir)
-        board = BoardView(client, shots, display=display, force=force, **params)
-    except InvalidRequest as exc:
-        show_error(str(exc))
-        return None
-    except (SeedanceError, KeyError, ValueError, TypeError) as exc:
-        show_exception(exc)
+    board = or_refused(
+        lambda: BoardView(
+            get_client(provider, workdir), shots, display=display, force=force, **params
+        )
+    )
+    if board is None:
         return None
     return board.show()

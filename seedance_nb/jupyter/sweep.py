@@ -193,18 +193,18 @@ def sweep(
     cell and returns None. ``layout`` names the column axis or the (row, column) axes;
     ``dry_run=True`` shows the plan only and returns it (nothing sent).
     """
-    from .render import show_exception
+    from .render import or_refused
 
-    try:
+    def planned() -> tuple[Any, SweepPlan]:
         client = get_client(provider, workdir)
         plan = plan_sweep(client, prompt, force=force, **params)
         gallery.grid_axes(list(plan.axes), layout)
-    except InvalidRequest as exc:
-        show_refusal(exc)
+        return client, plan
+
+    done = or_refused(planned, refusal=show_refusal)
+    if done is None:
         return None
-    except (SeedanceError, KeyError, ValueError, TypeError) as exc:
-        show_exception(exc)
-        return None
+    client, plan = done
     if dry_run:
         show_plan(plan)
         return plan
