@@ -8,19 +8,15 @@ figures join the fault matrix report (``fault_matrix`` fixture).
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import sqlite3
 import statistics
 import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from process_support import spawn, until
 
 import seedance_nb as sd
 from seedance_nb.emulator import Emulator
@@ -58,22 +54,7 @@ def _kernel(
         "prompts": prompts,
         "timeout": timeout,
     }
-    env = {k: v for k, v in os.environ.items() if not k.endswith("API_KEY")}
-    return subprocess.Popen(
-        [sys.executable, "-c", KERNEL, json.dumps(args)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _until(what: Callable[[], bool], timeout: float = 60.0) -> None:
-    end = time.monotonic() + timeout
-    while not what():
-        if time.monotonic() > end:
-            raise AssertionError("the kill point never came")
-        time.sleep(0.05)
+    return spawn(KERNEL, args)
 
 
 def _phases(workdir: Path) -> list[str]:
@@ -172,7 +153,7 @@ def test_death_before_the_create_is_sent(emu: Emulator, tmp_path: Path, fault_ma
     emu.set_faults("create-stall*1;stall=3")
     work, prompts = tmp_path / "w", _prompts("before-create")
     kernel = _kernel(emu, work, prompts, timeout=6.0)  # the next kernel waits out these 6 s
-    _until(lambda: _phases(work) == ["creating"] and emu.stats()["faults"].get("create-stall") == 1)
+    until(lambda: _phases(work) == ["creating"] and emu.stats()["faults"].get("create-stall") == 1)
     _kill(kernel)
     assert _creates(emu) == 0
     _rerun_and_check("kill before create (request in flight)", emu, work, prompts, fault_matrix)
@@ -185,7 +166,7 @@ def test_death_after_the_create_committed(
     emu.set_faults("create-timeout*1;stall=20")
     work, prompts = tmp_path / "w", _prompts("after-create")
     kernel = _kernel(emu, work, prompts, timeout=6.0)
-    _until(lambda: _creates(emu) == 1)
+    until(lambda: _creates(emu) == 1)
     _kill(kernel)
     assert _phases(work) == ["creating"]
     _rerun_and_check("kill after create, before its answer", emu, work, prompts, fault_matrix)
@@ -205,7 +186,7 @@ def test_death_mid_download(emu: Emulator, tmp_path: Path, fault_matrix: list) -
     work, prompts = tmp_path / "w", _prompts("mid-download")
     kernel = _kernel(emu, work, prompts)
     parts = work / "videos"
-    _until(
+    until(
         lambda: (
             any(p.stat().st_size > 1000 for p in parts.glob("*.mp4.part"))
             if parts.exists()

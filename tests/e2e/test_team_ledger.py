@@ -10,16 +10,13 @@ when its lease runs out, as on two real hosts. The figures join the fault matrix
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from process_support import spawn, until
 
 import seedance_nb as sd
 from seedance_nb.emulator import Emulator
@@ -65,15 +62,7 @@ def _machine(
         "ledger": ledger,
         "prompts": prompts,
     }
-    env = {k: v for k, v in os.environ.items() if not k.endswith("API_KEY")}
-    env["SEEDANCE_OWNER_HOST"] = host
-    return subprocess.Popen(
-        [sys.executable, "-c", MACHINE, json.dumps(args)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return spawn(MACHINE, args, SEEDANCE_OWNER_HOST=host)
 
 
 def _rows(ledger: str) -> list[dict[str, Any]]:
@@ -82,14 +71,6 @@ def _rows(ledger: str) -> list[dict[str, Any]]:
 
     with psycopg.connect(ledger, row_factory=dict_row) as db:
         return list(db.execute("SELECT * FROM seedance.jobs ORDER BY created_at"))
-
-
-def _until(what: Callable[[], bool], timeout: float = 60.0) -> None:
-    end = time.monotonic() + timeout
-    while not what():
-        if time.monotonic() > end:
-            raise AssertionError("the kill point never came")
-        time.sleep(0.05)
 
 
 def _videos_lost(emu: Emulator, rows: list[dict[str, Any]]) -> int:
@@ -163,7 +144,7 @@ def test_a_machine_killed_mid_download_is_finished_by_another(
     a, b = tmp_path / "machine-a", tmp_path / "machine-b"
     machine = _machine(emu, a, pg_url, prompts, "host-a")
     parts = a / "videos"
-    _until(lambda: parts.exists() and any(p.stat().st_size > 1000 for p in parts.glob("*.part")))
+    until(lambda: parts.exists() and any(p.stat().st_size > 1000 for p in parts.glob("*.part")))
     machine.send_signal(signal.SIGKILL)
     machine.wait(10)
     held = [r for r in _rows(pg_url) if r["phase"] == "downloading"]
