@@ -340,7 +340,8 @@ def probe_av(path: Path, kind: MediaKind, field: str) -> dict[str, Any]:
         raise
     except Exception as exc:  # PyAV raises many error types for unreadable files
         raise InvalidRequest(
-            f"{field}: {path.name} is not a {kind} file PyAV can read ({exc.__class__.__name__})",
+            f"{field}: {path.name} is not {'an' if kind == 'audio' else 'a'} {kind} file PyAV can read "
+            f"({exc.__class__.__name__})",
             field=field,
             value=str(path),
             allowed="mp4, mov" if kind == "video" else "wav, mp3",
