@@ -184,10 +184,13 @@ def _notes(res: Result) -> list[str]:
             "peers re-read every task every 3 s at one request per task per read."
         )
     if res.name == "pace" and missed:
+        from seedance_nb.engine.callback_hints import CONFIRM_GATHER
+
         notes.append(
             "Missed: " + "; ".join(missed) + ". With callbacks each final callback is confirmed "
             "by a status read of our own (a forged success must not be downloaded), gathered "
-            "with the final callbacks of the next 0.15 s: the fewer jobs finish together, the "
+            f"with the final callbacks of the next {CONFIRM_GATHER:g} s: the fewer jobs finish "
+            "together, the "
             "more those reads cost, and the callback's own delivery (the emulator posts them "
             "one at a time from one thread) adds to the detection time on a loaded machine."
         )

@@ -110,6 +110,7 @@ LAYER_OF: dict[str, str] = {
     "seedance_nb.engine.leases": "engine",
     "seedance_nb.engine.creator": "engine",
     "seedance_nb.engine.scheduler": "engine",
+    "seedance_nb.engine.loop_share": "engine",
     "seedance_nb.engine.pacing": "engine",
     "seedance_nb.engine.status_reads": "engine",
     "seedance_nb.engine.callback_hints": "engine",

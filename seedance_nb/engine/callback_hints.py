@@ -2,7 +2,7 @@
 
 Callbacks arrive late, twice, out of order, forged, or not at all, so a final status in one is
 never taken as it is: the job is read at once instead of at its next interval, and the final
-callbacks arriving within :data:`CONFIRM_GATHER` (0.15 s) of each other share that read (one listing
+callbacks arriving within :data:`CONFIRM_GATHER` (0.08 s) of each other share that read (one listing
 confirms up to ``batch_size`` of them). Polling goes on meanwhile as the safety net.
 """
 
@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..providers.task import TERMINAL, TaskState
 from .job import Job, Phase
+from .ledger_core import ACTIVE_PHASES
 
 if TYPE_CHECKING:
     from .scheduler import Scheduler
 
 log = logging.getLogger("seedance_nb")
 
-CONFIRM_GATHER = 0.15  # seconds a final callback waits for others to share its confirming read
+CONFIRM_GATHER = 0.08  # seconds a final callback waits for others to share its confirming read
 _RANK = {"queued": 1, "running": 2}  # non-final statuses, in the order a task moves through
 
 
@@ -36,7 +37,7 @@ class CallbackHints:
     def apply(self, state: TaskState) -> Job | None:
         """Apply one callback; the job it names, or None if it is not one of ours."""
         self.state.callbacks_received += 1
-        for row in self.state.ledger.active(self.state.route):
+        for row in self._rows_naming(state.task_id):
             if row.get("task_id") != state.task_id:
                 continue
             job = self.state.job_from_row(row)
@@ -51,6 +52,18 @@ class CallbackHints:
                 self.state.update(job, **fields)
             return job
         return None
+
+    def _rows_naming(self, task_id: str) -> list[dict[str, Any]]:
+        """The ledger row of the job whose task a callback names: a job this client tracks is
+        found in memory and read fresh by id (a thousand callbacks never scan a thousand rows
+        each); any other unfinished job of the route by a scan."""
+        for job in list(self.state.jobs.values()):
+            if job.task_id == task_id:
+                row = self.state.ledger.get(job.id)
+                if row is None or row.get("route") != self.state.route:
+                    break
+                return [row] if row.get("phase") in ACTIVE_PHASES else []
+        return self.state.ledger.active(self.state.route)
 
     def confirm_soon(self, job: Job) -> None:
         """Read ``job`` shortly, with the other final callbacks of the next moments."""

@@ -4,8 +4,9 @@ Every tracked job has a due time; one task on the client's loop reads the due on
 (one listing per ``batch_size`` tasks where the provider has one) and writes what changed to
 the ledger. A new job's first state is its create's answer: it joins the next scheduled round
 instead of starting one, so a burst of submits costs no extra reads. Where one listing reads
-many tasks, every job rides in the same rounds, paced by the youngest job's interval. A failed
-read holds back only the jobs it concerns; a Retry-After holds back every read. A final
+many tasks, every job rides in the same rounds, paced by the youngest job's interval (a
+little sooner where two or more share a round: each one's share of the requests is smaller).
+A failed read holds back only the jobs it concerns; a Retry-After holds back every read. A final
 callback is confirmed at once by a read of its own, gathered with the others arriving
 together. Downloads, creates in doubt and jobs another process drives are handed to their
 part from here.
@@ -17,8 +18,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from .. import errors
 from ..providers.task import TERMINAL, TaskState
@@ -28,17 +28,16 @@ from .downloader import Downloader
 from .job import Job, Phase
 from .leases import LEASE_RENEW_SECONDS, Leases
 from .ledger import LEASE_SECONDS, stored
-from .pacing import align, called_back, due_jobs, wanted
+from .loop_share import RENEW_SLICE, sliced
+from .pacing import align, called_back, due_jobs, shared_round, wanted
 from .state import EngineState
 from .status_reads import ListingFaults, fetch_states
 
 log = logging.getLogger("seedance_nb")
-T = TypeVar("T")
-R = TypeVar("R")
 
 MISSES_BEFORE_LOST = 3
 NEARLY_DUE = 0.05  # of the interval: single reads that close together share a wake-up
-READ_SLICE = 100  # ledger rows read (leases renewed) per step of a round
+READ_SLICE = 50  # ledger rows read per step of a round (~1 ms)
 SETTLE_SLICE = 25  # jobs applied per step (each a write and a read-back), the loop free between
 
 
@@ -142,7 +141,7 @@ class Scheduler:
             now = loop.time()
             if now - renewed > LEASE_RENEW_SECONDS:
                 renewed = now
-                await sliced(list(self.next_poll), READ_SLICE, self.leases.renew)
+                await sliced(list(self.next_poll), RENEW_SLICE, self.leases.renew)
                 self._checkpoints.soon()
                 continue  # the heartbeat let other tasks run: look at the due times again
             # a Retry-After holds every read back, not only the jobs of the round that got it
@@ -191,7 +190,7 @@ class Scheduler:
         # a lease still good for most of its term is left alone: fewer rows written per round
         soon = self.state.ledger.now() + LEASE_SECONDS - LEASE_RENEW_SECONDS
         stale = [j.id for j in mine if (j.row.get("lease_until") or 0) < soon]
-        await sliced(stale, READ_SLICE, self.leases.renew)
+        await sliced(stale, RENEW_SLICE, self.leases.renew)
         loop = asyncio.get_running_loop()
         started = loop.time()  # intervals count from here: a slow round does not stretch them
         states: dict[str, TaskState] = {}
@@ -202,9 +201,10 @@ class Scheduler:
         )
         if self.batched:
             # one listing reads them all: keep the jobs in step, at the youngest one's pace
+            await asyncio.sleep(0)
             paced = [j for j in read if not called_back(j.request) and j.id in self.next_poll]
             if paced:
-                due = min(self.next_poll[j.id] for j in paced)
+                due = shared_round(started, min(self.next_poll[j.id] for j in paced), len(paced))
                 align(self.next_poll, self.state.jobs, due, self.state.poll, self.failures)
 
     def _mine(self, job_ids: list[str]) -> list[Job]:
@@ -341,17 +341,6 @@ class Scheduler:
     def apply_callback(self, state: TaskState) -> Job | None:
         """A provider's callback as a hint (see :mod:`.callback_hints`)."""
         return self.hints.apply(state)
-
-
-async def sliced(items: list[T], size: int, step: Callable[[list[T]], list[R] | None]) -> list[R]:
-    """``step`` over ``items`` a slice at a time, the event loop free between slices: a round
-    of a thousand jobs (its ledger reads, lease renewals and writes) never holds it at once."""
-    out: list[R] = []
-    for i in range(0, len(items), size):
-        if i:
-            await asyncio.sleep(0)
-        out += step(items[i : i + size]) or []
-    return out
 
 
 class Checkpoints:

@@ -2,6 +2,11 @@
 
 Each read's failure is kept with the jobs it concerns, so the scheduler can hold back only
 those (a failed listing: its chunk; a failed single read: its job) and read the rest on time.
+
+A round of a thousand jobs is ten listings, each a hundred-task URL to build and a hundred
+tasks to parse (about a millisecond apiece). They are sent concurrently but take turns on the
+event loop: one listing is started per turn and one answer parsed per turn, so their work
+never piles into one turn that a keystroke or a cell would wait behind.
 """
 
 from __future__ import annotations
@@ -38,12 +43,16 @@ async def fetch_states(
                 return
         states[state.task_id] = state
 
+    parsing = asyncio.Lock()  # one listing's answer parsed per turn of the loop
+
     async def listing(chunk: list[Job]) -> None:
         async with sem:
             engine.status_requests += 1
             try:
                 body = await http.call(dialect.list_call([str(j.task_id) for j in chunk]))
-                listed = dialect.parse_list(body)
+                async with parsing:
+                    listed = dialect.parse_list(body)
+                    await asyncio.sleep(0)  # the next answer waits for the next turn
             except errors.SeedanceError as exc:
                 failed.update((j.id, exc) for j in chunk)
                 return
@@ -55,7 +64,12 @@ async def fetch_states(
         return failed
     size = dialect.batch_size
     bound = [j for j in mine if j.task_id]
-    await asyncio.gather(*(listing(bound[i : i + size]) for i in range(0, len(bound), size)))
+    sent: list[asyncio.Task[None]] = []
+    for i in range(0, len(bound), size):
+        if i:
+            await asyncio.sleep(0)  # one listing's request built per turn of the loop
+        sent.append(asyncio.ensure_future(listing(bound[i : i + size])))
+    await asyncio.gather(*sent)
     # a task left out of a listing that was read is not proof that it is gone: ask for it alone
     await asyncio.gather(
         *(one(j) for j in bound if str(j.task_id) not in states and j.id not in failed)

@@ -17,7 +17,7 @@ import pytest
 import seedance_nb as sd
 from seedance_nb.emulator import Emulator
 from seedance_nb.engine import downloader
-from seedance_nb.engine.scheduler import sliced
+from seedance_nb.engine.loop_share import sliced
 
 
 def test_a_sliced_step_lets_other_tasks_run_between_slices() -> None:
@@ -83,3 +83,57 @@ def test_videos_finishing_together_stream_a_few_at_a_time(
         emu.stop()
     assert all(j.status == "succeeded" and j.video_path and j.video_path.exists() for j in jobs)
     assert most == 2, f"{most} transfers at once"
+
+
+def test_one_heartbeat_holds_every_downloads_lease(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # one slot, slow transfers, a short beat: the job streaming and those waiting for the slot
+    # are renewed together (one write for all, not one per job), and the beat stops with them
+    monkeypatch.setattr(downloader, "DOWNLOAD_SLOTS", 1)
+    monkeypatch.setattr(downloader, "LEASE_RENEW_SECONDS", 0.2)
+    real = downloader.download
+    beats: list[list[str]] = []
+    real_keep = downloader.Downloader._keep_leases
+
+    async def keep(self: downloader.Downloader) -> None:
+        original = self.leases.renew
+
+        def renew(job_ids: list[str]) -> None:
+            beats.append(list(job_ids))
+            original(job_ids)
+
+        self.leases.renew = renew  # type: ignore[method-assign]
+        try:
+            await real_keep(self)
+        finally:
+            self.leases.renew = original  # type: ignore[method-assign]
+
+    async def slow(*args: Any, **kw: Any) -> int:
+        await asyncio.sleep(0.5)
+        return await real(*args, **kw)
+
+    monkeypatch.setattr(downloader.Downloader, "_keep_leases", keep)
+    monkeypatch.setattr(downloader, "download", slow)
+    emu = Emulator(tmp_path / "emu", queued_seconds=0.2, running_seconds=0.3).start()
+
+    async def main() -> list[sd.Job]:
+        async with sd.AsyncClient(
+            provider="emulator", base_url=emu.base_url + "/api/v3", workdir=tmp_path / "w"
+        ) as client:
+            jobs = [
+                await client.submit(f"wait {i}", duration=4, resolution="480p") for i in range(3)
+            ]
+            await asyncio.gather(*(j.wait_async(60) for j in jobs))
+            during = len(beats)
+            await asyncio.sleep(0.6)  # a beat still running would renew again here
+            assert len(beats) == during, beats[during:]
+            return jobs
+
+    try:
+        jobs = asyncio.run(main())
+    finally:
+        emu.stop()
+    assert all(j.status == "succeeded" for j in jobs)
+    assert max(len(b) for b in beats) == 3, beats  # all three in one renewal
+    assert {j for b in beats for j in b} == {j.id for j in jobs}

@@ -16,6 +16,7 @@ import httpx
 import seedance_nb as sd
 from seedance_nb import catalog
 from seedance_nb.emulator import Emulator
+from seedance_nb.engine.pacing import SHARED_ROUND
 
 
 class ReadLog(httpx.AsyncBaseTransport):
@@ -112,7 +113,32 @@ def test_a_new_job_joins_the_round_already_scheduled(tmp_path: Path) -> None:
     assert reads, "no round ran"
     assert all(len(ids) == 2 for _, ids in reads), reads  # never a read of the newcomer alone
     gaps = [b - a for (a, _), (b, _) in itertools.pairwise(reads)]
-    assert all(g >= 0.7 for g in gaps), gaps
+    assert all(g >= SHARED_ROUND * 0.8 - 0.05 for g in gaps), gaps
+
+
+def test_a_shared_listing_comes_sooner_than_a_lone_jobs_read(tmp_path: Path) -> None:
+    # a lone job is read once per interval (≤ one read a second on Ark); jobs that share a
+    # listing are read at SHARED_ROUND of it: each one's share of the requests is still
+    # smaller than a lone job's, and a finished video is seen sooner
+    emu = Emulator(tmp_path / "emu", queued_seconds=60, running_seconds=1).start()
+    logs = {1: ReadLog(), 3: ReadLog()}
+
+    async def gaps(jobs: int) -> list[float]:
+        log = logs[jobs]
+        async with _client(emu, tmp_path / str(jobs), log, poll=sd.PollPolicy(0.8, 0.8)) as c:
+            for i in range(jobs):
+                await c.submit(f"pace {jobs} {i}", duration=4, resolution="480p")
+            await asyncio.sleep(4.2)
+        times = [t for t, _ in log.reads]
+        return [b - a for a, b in itertools.pairwise(times)]
+
+    try:
+        lone, shared = asyncio.run(gaps(1)), asyncio.run(gaps(3))
+    finally:
+        emu.stop()
+    assert len(lone) >= 3 and all(0.75 <= g <= 0.95 for g in lone), lone
+    assert len(shared) >= 4 and all(0.55 <= g <= 0.7 for g in shared), shared
+    assert all(len(ids) == 3 for _, ids in logs[3].reads)  # one listing a round, not one a job
 
 
 def test_a_failed_read_holds_back_only_its_own_job(tmp_path: Path) -> None:
