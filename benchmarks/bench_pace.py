@@ -6,7 +6,7 @@ same emulator, same run:
 * the 200-job even spread of benchmark 1, and 100 jobs submitted one after another from a
   ``for`` loop (a notebook's prompt sweep): status requests per job and detection latency
   (task succeeded upstream → the client has read it succeeded);
-* a lone job: detection and reads per second;
+* a lone job: detection and reads per second (at real pace: its target is absolute);
 * gateways without a batch read (OrcaRouter, CometAPI): the catalog's documented cadence;
 * callbacks on (Ark on the emulator, receiver on loopback): detection and the safety net's
   reads;
@@ -74,17 +74,23 @@ def _detect(seen: dict[str, float], emu: EmulatorProcess) -> list[float]:
 
 
 async def lone_jobs(fleet: Fleet, runs: int) -> dict[str, Any]:
-    """``runs`` jobs one at a time (each alone in flight), Ark's default policy scaled."""
+    """``runs`` jobs one at a time (each alone in flight), Ark's default policy, real pace.
+
+    Not compressed: the target is in absolute seconds (≤ 1.0 s at ≤ 1 read/s), and at scale
+    0.2 each read's fixed cost (request, answer, ledger write: ~3 ms) would count 5× over.
+    Short renders (1 s queued + 3 s ± 20% running) keep it quick; the success falls anywhere
+    in the 1 s read interval, which is what the p95 measures.
+    """
     import seedance_nb as sd
 
-    lone = Fleet(jobs=1, scale=fleet.scale, queued_real=4.0, running_real=16.0, slow_every=0)
+    lone = Fleet(jobs=1, scale=1.0, queued_real=1.0, running_real=3.0, slow_every=0)
     workdir = scratch("lone")
     seen: dict[str, float] = {}
     alive = 0.0
     try:
         with _emulator(lone) as emu:
             base = emu.base_url + "/api/v3"
-            policy = _policy(fleet.scale)
+            policy = _policy(lone.scale)
             async with sd.AsyncClient(provider="emulator", base_url=base, workdir=workdir,
                                       poll=policy) as client:  # fmt: skip
                 for i in range(runs):
@@ -97,9 +103,9 @@ async def lone_jobs(fleet: Fleet, runs: int) -> dict[str, Any]:
             reads = status_requests(emu.stats())
     finally:
         rmtree(workdir)
-    return {"runs": runs, "detect_p50": percentile(detect, 50) / fleet.scale,
-            "detect_p95": percentile(detect, 95) / fleet.scale, "reads": reads,
-            "reads_per_s": reads / max(alive / fleet.scale, 1e-9)}  # fmt: skip
+    return {"runs": runs, "detect_p50": percentile(detect, 50),
+            "detect_p95": percentile(detect, 95), "reads": reads,
+            "reads_per_s": reads / max(alive, 1e-9)}  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- gateways
@@ -259,7 +265,7 @@ def run(args: Any) -> Result:
     spread, spread1 = fleet_run("ours", fleet), fleet_run("peers", one_second(fleet))
     lf = loop_fleet(fleet)
     loop_ours, loop_peer = fleet_run("ours", lf), fleet_run("peers", one_second(lf))
-    lone = asyncio.run(lone_jobs(fleet, 6 if quick else 12))
+    lone = asyncio.run(lone_jobs(fleet, 6 if quick else 24))
     gws = [asyncio.run(gateway(fleet, p, 6 if quick else 12)) for p in ("orcarouter", "cometapi")]
     cb = asyncio.run(with_callbacks(lf))
     base = idle(3.0 if quick else 5.0)
@@ -272,7 +278,8 @@ def run(args: Any) -> Result:
                  "same emulator, same run. Detection = succeeded upstream → the client has read "
                  "it succeeded (before the download), in real seconds (÷ scale), except with "
                  "callbacks (not compressed). Lone job: one job at a time, "
-                 f"{lone['runs']} runs. Gateways: the catalog's cadence, scaled. 1,000 jobs: "
+                 f"{lone['runs']} runs, real pace (no scale: its target is absolute), queued "
+                 "1 s + running 3 s ± 20%. Gateways: the catalog's cadence, scaled. 1,000 jobs: "
                  "real pace (no scale), queued 20 s + running 40 s ± 20%.")  # fmt: skip
     res.rows = [*_vs_loop("even spread", fleet, spread, spread1),
                 *_vs_loop("for loop", fleet, loop_ours, loop_peer),
