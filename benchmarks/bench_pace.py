@@ -381,5 +381,7 @@ def _notes(gws: list[dict[str, Any]], cb: dict[str, Any]) -> list[str]:
         "polling stays on as the safety net, every 2 × `max_interval` (30 s real).",
         "A new job's first state is its create's answer, so submitting costs no read: it joins "
         "the next round (Ark: one listing per 100 jobs), and rounds come at the youngest job's "
-        "interval (1 s, growing as 0.005 × age past three minutes).",
+        "interval (1 s, growing as 0.005 × age past three minutes), at 3/4 of it where two or "
+        "more jobs share the listing (each job's share of the requests is still below a lone "
+        "job's one read per interval).",
     ]
