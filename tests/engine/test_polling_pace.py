@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +137,9 @@ def test_a_shared_listing_comes_sooner_than_a_lone_jobs_read(tmp_path: Path) -> 
         lone, shared = asyncio.run(gaps(1)), asyncio.run(gaps(3))
     finally:
         emu.stop()
-    assert len(lone) >= 3 and all(0.75 <= g <= 0.95 for g in lone), lone
-    assert len(shared) >= 4 and all(0.55 <= g <= 0.7 for g in shared), shared
+    # medians: one late wake-up on a loaded machine stretches a gap, not the pace
+    assert len(lone) >= 3 and 0.75 <= statistics.median(lone) <= 0.9, lone
+    assert len(shared) >= 4 and 0.55 <= statistics.median(shared) <= 0.68, shared
     assert all(len(ids) == 3 for _, ids in logs[3].reads)  # one listing a round, not one a job
 
 
