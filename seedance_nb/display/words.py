@@ -93,20 +93,10 @@ def settings_text(job: Job) -> str:
     return " · ".join(parts)
 
 
-def price_note(tier: str | None) -> str:
-    """Where a cost comes from: the price in force for ``tier``, its source and date."""
-    price = catalog.price_of(tier)
-    if price is None:
-        return f"no catalog price for {tier or 'this model'} (sd.catalog.set_price)"
-    return (
-        f"at ${price.usd_per_million_tokens:g} per million tokens for {tier} ({price.source}, "
-        f"read on {price.read_on.isoformat()}); your contract may differ"
-    )
-
-
 def price_hint(tier: str | None) -> str:
-    """:func:`price_note` short enough for a tooltip saved with every video (the source is in
-    ``seedance-nb models`` and ``sd.catalog.price_of``)."""
+    """Where a cost comes from, short enough for a tooltip saved with every video: the price in
+    force for ``tier`` and the day it was read (its source is in ``seedance-nb models`` and
+    ``sd.catalog.price_of``)."""
     price = catalog.price_of(tier)
     if price is None:
         return f"no catalog price for {tier or 'this model'}"
