@@ -17,6 +17,7 @@ import time
 from .. import errors
 from ..providers.task import TaskState
 from .job import Job
+from .loop_share import sliced
 from .state import EngineState
 
 CONCURRENT_READS = 8
@@ -64,11 +65,9 @@ async def fetch_states(
         return failed
     size = dialect.batch_size
     bound = [j for j in mine if j.task_id]
-    sent: list[asyncio.Task[None]] = []
-    for i in range(0, len(bound), size):
-        if i:
-            await asyncio.sleep(0)  # one listing's request built per turn of the loop
-        sent.append(asyncio.ensure_future(listing(bound[i : i + size])))
+    chunks = [bound[i : i + size] for i in range(0, len(bound), size)]
+    # one listing's request built per turn of the loop; they are answered concurrently
+    sent = await sliced(chunks, 1, lambda head: [asyncio.ensure_future(listing(head[0]))])
     await asyncio.gather(*sent)
     # a task left out of a listing that was read is not proof that it is gone: ask for it alone
     await asyncio.gather(

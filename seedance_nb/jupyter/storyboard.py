@@ -84,7 +84,6 @@ class BoardView(LiveDisplay, Storyboard):
 
     def show(self) -> BoardView:
         """Display the board, then submit its shots in order on the client's loop."""
-
         self._show_live()
         return self.start(client_loop(self.client))  # type: ignore[return-value]
 

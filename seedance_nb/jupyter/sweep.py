@@ -115,7 +115,6 @@ class SweepGallery(LiveDisplay, SweepResults):
 
     def show(self) -> SweepGallery:
         """Display the plan and the gallery, then submit every combination (on the home loop)."""
-
         if self.show_plan and self.plan is not None:
             show_plan(self.plan)
         if self.plan is not None:
