@@ -133,12 +133,18 @@ class AsyncClient(ClientInfo, BudgetMethods):
         """Bind to the running loop and drive every unfinished job of this route again (left
         by an earlier process), and retry failed uploads to the object store (every call);
         returns the unfinished jobs this client now follows."""
+        self._drive()
+        return [job for job in self._state.jobs.values() if not job.done]
+
+    def _drive(self) -> None:
+        """What every call that sends or waits needs first: bound, open, the ledger's unfinished
+        jobs driven (once), failed uploads retried; without listing every job (a submit among
+        a thousand in flight stays cheap)."""
         self._open()
         if not self._resumed:
             self._resumed = True
             self._scheduler.resume_all()
         self._storing.retry_all()
-        return [job for job in self._state.jobs.values() if not job.done]
 
     def _open(self) -> None:
         """Bind to the running loop (the first one that uses this client) and open HTTP."""
@@ -191,7 +197,7 @@ class AsyncClient(ClientInfo, BudgetMethods):
         return [self._state.job_from_row(r) for r in self.ledger.history(limit, offset)]
 
     async def get_job(self, job_id: str) -> Job:
-        await self.resume()
+        self._drive()
         row = self.ledger.get(job_id)
         if row is None:
             raise KeyError(f"no job {job_id!r} in {self.ledger.where}")
@@ -201,7 +207,7 @@ class AsyncClient(ClientInfo, BudgetMethods):
         """Validate, then create the task once; the same request returns the same job."""
         request, notes = self._build(prompt, params, warn=True)
         self.check_budget([request], force=force)  # no await from here to the claim
-        await self.resume()
+        self._drive()
         row, fresh = self.ledger.claim(
             route=self.route,
             request_hash=request.digest(self.route),
@@ -246,7 +252,7 @@ class AsyncClient(ClientInfo, BudgetMethods):
 
     async def cancel(self, job: Job) -> None:
         """Ask the provider to cancel ``job``'s task and apply the state it reports."""
-        await self.resume()
+        self._drive()
         http = self._state.http
         assert http is not None
         if job.done:
@@ -283,7 +289,7 @@ class AsyncClient(ClientInfo, BudgetMethods):
         out of order, or not at all; polling stays on as the recovery path). Returns the job
         the callback named, or None if it is not one of ours.
         """
-        await self.resume()
+        self._drive()
         return self._scheduler.apply_callback(self.dialect.parse_callback(body))
 
     async def receive_callbacks(
@@ -291,7 +297,7 @@ class AsyncClient(ClientInfo, BudgetMethods):
     ) -> CallbackReceiver:
         """Start a local callback endpoint on this client's loop; pass ``receiver.url`` as
         ``callback_url`` (with ``public_url`` set to your tunnel's address)."""
-        await self.resume()
+        self._drive()
         receiver = CallbackReceiver(self, host=host, port=port, public_url=public_url)
         self._receivers.append(receiver)
         return await receiver.start()

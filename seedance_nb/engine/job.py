@@ -44,6 +44,9 @@ class Phase(str, Enum):
         return format(self.value, spec)
 
 
+_PHASES: dict[str, Phase] = {p.value: p for p in Phase}
+
+
 SETTLED = (Phase.DONE, Phase.REJECTED, Phase.UNKNOWN)
 
 
@@ -105,7 +108,9 @@ class Job:
 
     @property
     def phase(self) -> Phase:
-        return Phase(self._row["phase"])
+        # a dict lookup, not Enum(...): a round of a thousand jobs asks this ten thousand times
+        raw = self._row["phase"]
+        return _PHASES.get(raw) or Phase(raw)
 
     @property
     def done(self) -> bool:
