@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
 
@@ -14,6 +15,7 @@ from seedance_nb.engine.http import ProviderHTTP, RetryPolicy
 from seedance_nb.engine.job import Job
 from seedance_nb.engine.leases import Leases
 from seedance_nb.engine.ledger import Ledger
+from seedance_nb.engine.ledger_core import LedgerCore
 from seedance_nb.engine.pacing import PollPolicy
 from seedance_nb.engine.settings import resolve
 from seedance_nb.engine.state import EngineState
@@ -92,3 +94,27 @@ class Rig:
     async def aclose(self) -> None:
         assert self.state.http is not None
         await self.state.http.aclose()
+
+
+def versions_follow_every_write(
+    ledger: LedgerCore, other: LedgerCore, claim: dict[str, Any]
+) -> None:
+    """A poll round reads whole rows only where ``(updated_at, owner, lease_until)`` moved:
+    every kind of write, from this connection or another one, must move one of them."""
+    fields = {k: v for k, v in claim.items() if k != "owner"}
+    a = ledger.claim(request_hash="va", force=False, owner="o", **fields)[0]["id"]
+    b = ledger.claim(request_hash="vb", force=False, owner="o", **fields)[0]["id"]
+    seen = ledger.versions([a, b, "nope"])
+    assert set(seen) == {a, b}
+    row = ledger.get(a)
+    assert row is not None
+    assert seen[a] == (row["updated_at"], row["owner"], row["lease_until"])
+    other.update(a, progress=0.5)  # content: updated_at moves
+    assert ledger.versions([a])[a][0] != seen[a][0]
+    assert other.take_lease(b, "someone else") is False  # still held by its claimer
+    ledger.release_leases("o")  # a lease handed over: seen without a full read
+    assert ledger.versions([b])[b][2] != seen[b][2]
+    assert other.take_lease(b, "someone else") is True
+    assert ledger.versions([b])[b][1] == "someone else"
+    ledger.close()
+    other.close()

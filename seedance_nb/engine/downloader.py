@@ -7,6 +7,7 @@ its final name only when complete (``.part`` + rename), so "the file exists" mea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -37,6 +38,8 @@ DEFAULT_MAX_BYTES = 4 * 1024**3
 # Flush to disk in the background every this many bytes: the disk works while the network
 # does, and the final fsync is short (the page cache would otherwise hold the whole file).
 SYNC_EVERY = 32 << 20
+WRITE_EVERY = 1 << 20  # bytes received before they are written, on a worker thread
+WRITE_AFTER = 0.25  # seconds, at most, that received bytes wait to be written
 # Transfers at once per client: a thousand videos finishing together queue here instead of
 # in the connection pool, so the event loop serves a bounded number of streams per turn. Each
 # stream costs the loop ~0.4 ms per chunk it brings; 16 streams on loopback kept every turn
@@ -62,8 +65,7 @@ async def download(
     if not url.lower().startswith(("http://", "https://")):
         raise DownloadError(f"refusing to download from a non-http URL: {url[:40]!r}")
     part = dest.with_name(dest.name + ".part")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    have = part.stat().st_size if part.exists() else 0
+    have = await asyncio.to_thread(_resume_point, part)
     headers = {"Range": f"bytes={have}-"} if have else {}
     try:
         async with client.stream("GET", url, headers=headers) as response:
@@ -86,6 +88,22 @@ async def download(
         raise DownloadError(
             f"download interrupted ({exc.__class__.__name__}); will resume"
         ) from None
+    return await asyncio.to_thread(_complete, part, dest, total, expect)
+
+
+# The file system's part of a download runs on a worker thread: a thousand videos finishing
+# together are a thousand opens, stats and renames, each a system call that can wait on a busy
+# disk, and the notebook's event loop must not wait with them.
+
+
+def _resume_point(part: Path) -> int:
+    """Bytes of ``part`` already on disk (its folder made if need be)."""
+    part.parent.mkdir(parents=True, exist_ok=True)
+    return part.stat().st_size if part.exists() else 0
+
+
+def _complete(part: Path, dest: Path, total: int | None, expect: bytes | None) -> int:
+    """Check ``part`` (whole, the expected format) and give it its final name; its size."""
     size = part.stat().st_size
     if total is not None and size != total:
         raise DownloadError(f"download incomplete: {size:,} of {total:,} bytes; will resume")
@@ -100,28 +118,54 @@ async def download(
 
 
 async def _write_body(response: httpx.Response, part: Path, have: int, max_bytes: int) -> None:
-    """Append the body to ``part`` as it arrives, flushing to disk in the background."""
+    """Append the body to ``part`` as it arrives, the writes on a worker thread.
+
+    A write into the page cache is quick until the disk falls behind: then the kernel holds
+    the writer (hundreds of ms while a thousand videos reach disk), and that writer must not
+    be the notebook's event loop. Pieces are gathered up to ``WRITE_EVERY`` bytes, or for
+    ``WRITE_AFTER`` seconds on a slow link, and written while the next ones arrive. A cut
+    keeps every byte received (written before the error goes up); a killed process loses at
+    most the last ``WRITE_AFTER`` seconds of it. The disk is flushed every ``SYNC_EVERY``."""
     mode = "ab" if have else "wb"
-    with part.open(mode, buffering=0) as f:
-        written, unsynced = have, 0
-        syncing: asyncio.Future[None] | None = None
+    with await asyncio.to_thread(part.open, mode, buffering=0) as f:
+        written, gathered = have, 0
+        loop = asyncio.get_running_loop()
+        gathered_since = loop.time()
+        pending: list[bytes] = []
+        writing: asyncio.Future[None] | None = None
         try:
-            # each piece is written as it arrives: no re-chunking copy, and a cut
-            # loses nothing that was received
             async for chunk in response.aiter_bytes():
                 written += len(chunk)
                 if written > max_bytes:
                     raise DownloadCapExceeded(f"video exceeds the {max_bytes:,}-byte cap")
-                f.write(chunk)
-                unsynced += len(chunk)
-                if unsynced >= SYNC_EVERY and (syncing is None or syncing.done()):
-                    syncing = asyncio.ensure_future(asyncio.to_thread(os.fdatasync, f.fileno()))
-                    unsynced = 0
-        finally:
-            if syncing is not None:
-                await asyncio.gather(syncing, return_exceptions=True)
-        # off the event loop: an fsync can take a while on a busy disk
-        await asyncio.to_thread(os.fsync, f.fileno())
+                pending.append(chunk)
+                gathered += len(chunk)
+                if gathered >= WRITE_EVERY or loop.time() - gathered_since >= WRITE_AFTER:
+                    gathered_since = loop.time()
+                    if writing is not None:
+                        await writing  # one write at a time: memory stays bounded
+                    crossed = written // SYNC_EVERY != (written - gathered) // SYNC_EVERY
+                    sync = os.fdatasync if crossed else None
+                    writing = asyncio.ensure_future(asyncio.to_thread(_append, f, pending, sync))
+                    pending, gathered = [], 0
+        except BaseException:
+            # what arrived before a cut is kept (the resume starts after it); the cut, not a
+            # failure to keep it, is what goes up
+            with contextlib.suppress(OSError):
+                if writing is not None:
+                    await asyncio.gather(writing, return_exceptions=True)
+                await asyncio.to_thread(_append, f, pending, None)
+            raise
+        if writing is not None:
+            await writing
+        # the rest, and an fsync: off the event loop, as either can wait on a busy disk
+        await asyncio.to_thread(_append, f, pending, os.fsync)
+
+
+def _append(f: Any, pieces: list[bytes], sync: Callable[[int], None] | None) -> None:
+    f.writelines(pieces)
+    if sync is not None:
+        sync(f.fileno())
 
 
 def _total(response: httpx.Response, have: int) -> int | None:
@@ -211,7 +255,7 @@ class Downloader:
                 self._park(job)
                 return
         assert state is not None
-        self._write_sidecar(job, state, folder)
+        await asyncio.to_thread(self._write_sidecar, job, state, folder)
         # once every file is complete on disk; still "downloading", so a client killed
         # mid-upload leaves the job to the next one
         stored = await self.storing.upload(job, folder) if self.storing is not None else {}

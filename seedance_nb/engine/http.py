@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import ipaddress
 import json
 import random
@@ -79,7 +80,7 @@ def check_base_url(base_url: str, *, has_key: bool) -> str:
     return base_url.rstrip("/")
 
 
-def _multipart(call: HttpCall, url: str) -> tuple[dict[str, str], bytes]:
+def _multipart(call: HttpCall, url: httpx.URL) -> tuple[dict[str, str], bytes]:
     """A multipart/form-data body and its headers, even with no file part: httpx urlencodes
     ``data=`` alone, so text fields travel as file parts without a file name, which httpx
     renders byte for byte like plain form fields (fields first, then files, as before)."""
@@ -102,14 +103,21 @@ def build_httpx_request(
     call: HttpCall, base_url: str, headers: Mapping[str, str] | None = None
 ) -> httpx.Request:
     """Turn a dialect's :class:`HttpCall` into an :class:`httpx.Request` (no I/O)."""
-    url = base_url.rstrip("/") + call.path
-    kwargs: dict[str, Any] = {"params": call.params or None, "headers": dict(headers or {})}
+    url = _url(base_url.rstrip("/") + call.path, tuple(call.params))
+    kwargs: dict[str, Any] = {"headers": dict(headers or {})}
     if call.files is not None or call.data is not None:
         form_headers, kwargs["content"] = _multipart(call, url)
         kwargs["headers"].update(form_headers)
     elif call.json is not None:
         kwargs["json"] = call.json
     return httpx.Request(call.method, url, **kwargs)
+
+
+@functools.lru_cache(maxsize=64)
+def _url(url: str, params: tuple[tuple[str, str], ...]) -> httpx.URL:
+    """The parsed URL of a call. httpx checks a URL a character at a time, and a listing of a
+    hundred tasks is a 4 KB URL: each round asks for the same ones again, so they are kept."""
+    return httpx.URL(url, params=params or None)
 
 
 def decode_json(response: httpx.Response, provider: str) -> Any:

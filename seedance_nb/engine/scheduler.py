@@ -39,6 +39,7 @@ MISSES_BEFORE_LOST = 3
 NEARLY_DUE = 0.05  # of the interval: single reads that close together share a wake-up
 READ_SLICE = 50  # ledger rows read per step of a round (~1 ms)
 SETTLE_SLICE = 25  # jobs applied per step (each a write and a read-back), the loop free between
+ALIGN_SLICE = 250  # due times brought into step per step of a round
 
 
 class Scheduler:
@@ -196,29 +197,30 @@ class Scheduler:
         states: dict[str, TaskState] = {}
         failed = await fetch_states(self.state, mine, states, batched=self.batched)
         self._count_round(failed)
-        read = await sliced(
+        paced = await sliced(
             mine, SETTLE_SLICE, lambda some: self._settle(some, states, failed, started)
         )
-        if self.batched:
+        if self.batched and paced:
             # one listing reads them all: keep the jobs in step, at the youngest one's pace
-            await asyncio.sleep(0)
-            paced = [j for j in read if not called_back(j.request) and j.id in self.next_poll]
-            if paced:
-                due = shared_round(started, min(self.next_poll[j.id] for j in paced), len(paced))
-                align(self.next_poll, self.state.jobs, due, self.state.poll, self.failures)
+            due = shared_round(started, min(paced), len(paced))
+            await sliced(
+                list(self.next_poll),
+                ALIGN_SLICE,
+                lambda ids: align(
+                    self.next_poll, self.state.jobs, due, self.state.poll, self.failures, ids
+                ),
+            )
 
     def _mine(self, job_ids: list[str]) -> list[Job]:
         """The due jobs this client should read now; the others are handed on or dropped."""
         state, loop = self.state, asyncio.get_running_loop()
         mine: list[Job] = []
-        rows = state.ledger.get_many(job_ids)
-        for job_id in job_ids:
+        for job_id, row in self._rows_now(job_ids).items():
             job = state.jobs[job_id]
-            row = rows.get(job_id)
             if row is None:
                 self.next_poll.pop(job_id, None)
                 continue
-            if row != job.row:
+            if row is not job.row and row != job.row:
                 job.refresh(row)
             if job.done or job.id in state.downloading or job.id in state.creating:
                 self.next_poll.pop(job_id, None)
@@ -232,6 +234,25 @@ class Scheduler:
                 continue
             mine.append(job)
         return mine
+
+    def _rows_now(self, job_ids: list[str]) -> dict[str, dict[str, Any] | None]:
+        """Each job's ledger row as it is now (None: gone); the one in memory where nobody
+        wrote it since, with only its lease columns brought up to date if they moved."""
+        state = self.state
+        versions = state.ledger.versions(job_ids)
+        moved = [i for i, v in versions.items() if v[0] != state.jobs[i].row.get("updated_at")]
+        rows = state.ledger.get_many(moved) if moved else {}
+        out: dict[str, dict[str, Any] | None] = {}
+        for job_id in job_ids:
+            version, known = versions.get(job_id), state.jobs[job_id].row
+            row = rows.get(job_id)
+            if version is None or row is not None:
+                out[job_id] = row
+            elif (known.get("owner"), known.get("lease_until")) != version[1:]:
+                out[job_id] = {**known, "owner": version[1], "lease_until": version[2]}
+            else:
+                out[job_id] = known
+        return out
 
     def _count_round(self, failed: dict[str, errors.SeedanceError]) -> None:
         """A Retry-After holds every read back (the limit is the key's, not one task's)."""
@@ -250,10 +271,11 @@ class Scheduler:
         states: dict[str, TaskState],
         failed: dict[str, errors.SeedanceError],
         started: float,
-    ) -> list[Job]:
-        """Apply the round's states and set each job's next due time; the jobs read."""
+    ) -> list[float]:
+        """Apply the round's states and set each job's next due time; returns those due times
+        of the jobs read at their own pace (not a callback's safety net)."""
         now = asyncio.get_running_loop().time()
-        read: list[Job] = []
+        paced: list[float] = []
         with self.state.ledger.batch():
             for job in mine:
                 if job.phase != Phase.TRACKING:
@@ -274,11 +296,12 @@ class Scheduler:
                 self.state.recovered(job)
                 self.apply_state(job, state)
                 if job.phase == Phase.TRACKING:
-                    self.next_poll[job.id] = started + self._wanted(job)
-                    read.append(job)
+                    at = self.next_poll[job.id] = started + self._wanted(job)
+                    if not called_back(job.request):
+                        paced.append(at)
                 else:
                     self.next_poll.pop(job.id, None)
-        return read
+        return paced
 
     def _failed(self, job: Job, error: errors.SeedanceError, now: float) -> None:
         """Hold back only this job: until a Retry-After has passed, at the usual pace after an

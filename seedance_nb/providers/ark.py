@@ -112,12 +112,12 @@ class ArkDialect(Dialect):
         params += [("filter.task_ids", t) for t in task_ids]
         return HttpCall("GET", TASKS, params=params)
 
-    def parse_list(self, body: Any) -> list[TaskState]:
+    def list_items(self, body: Any) -> list[Any]:
         data = expect_dict(body, self.provider.name, "list")
         items = data.get("items")
         if not isinstance(items, list):  # a listing without items is not an empty listing
             raise BadResponseError(f"{self.provider.name} list: items is not a list")
-        return [self.parse_task(item) for item in items]
+        return items
 
     def reconcile_call(self, request: VideoRequest, page: int) -> HttpCall | None:
         params = [

@@ -68,8 +68,13 @@ class Dialect(ABC):
     def list_call(self, task_ids: list[str]) -> HttpCall:
         raise NotImplementedError(f"{self.name} has no batch status read")
 
-    def parse_list(self, body: Any) -> list[TaskState]:
+    def list_items(self, body: Any) -> list[Any]:
+        """A listing's task objects, unparsed (each is read by :meth:`parse_task`): a
+        hundred-task listing can then be parsed a slice per turn of the event loop."""
         raise NotImplementedError(f"{self.name} has no batch status read")
+
+    def parse_list(self, body: Any) -> list[TaskState]:
+        return [self.parse_task(item) for item in self.list_items(body)]
 
     def parse_callback(self, body: Any) -> TaskState:
         """A status callback body; most providers post what a GET returns."""

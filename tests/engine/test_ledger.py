@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_support import versions_follow_every_write
 
 from seedance_nb.engine.ledger import SCHEMA, Ledger
 from seedance_nb.engine.ledger_core import schema_version
@@ -70,6 +71,11 @@ def test_a_failing_batch_writes_nothing(tmp_path: Path) -> None:
         b: "succeeded",
     }
     ledger.close()
+
+
+def test_versions_move_with_every_write_another_connection_makes(tmp_path: Path) -> None:
+    ledger, other = Ledger(tmp_path / "l.sqlite"), Ledger(tmp_path / "l.sqlite")
+    versions_follow_every_write(ledger, other, _CLAIM)
 
 
 def test_background_checkpoints_leave_commits_in_the_wal_until_checkpoint(tmp_path: Path) -> None:

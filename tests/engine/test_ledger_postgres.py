@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import client_kwargs
+from engine_support import versions_follow_every_write
 from pg_support import free_port
 
 import seedance_nb as sd
@@ -192,6 +193,11 @@ def test_the_budget_holds_for_the_whole_team(emu: Emulator, pg_url: str, tmp_pat
 
 
 # ----------------------------------------------------------------------------- leases
+
+
+def test_versions_move_with_every_write_another_machine_makes(pg_url: str) -> None:
+    ledger, other = PostgresLedger(LedgerURL(pg_url)), PostgresLedger(LedgerURL(pg_url))
+    versions_follow_every_write(ledger, other, CLAIM)
 
 
 def test_a_lease_runs_out_on_the_servers_clock_not_a_skewed_hosts(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 
 import seedance_nb as sd
 from seedance_nb.emulator import Emulator
-from seedance_nb.engine import downloader
+from seedance_nb.engine import downloader, loop_share
 from seedance_nb.engine.loop_share import sliced
 
 
@@ -46,6 +47,34 @@ def test_a_sliced_step_lets_other_tasks_run_between_slices() -> None:
     assert len(slices) == 3
     # another task ran between each pair of slices: none of them follow one another directly
     assert all(b - a > 1 for a, b in itertools.pairwise(slices)), events
+
+
+def test_a_slow_slice_makes_the_next_ones_smaller() -> None:
+    # the first items cost 4 ms each (successes whose writes are slow, say), the rest nothing:
+    # slices shrink until one fits the budget, then grow back to the given size
+    sizes: list[int] = []
+
+    def step(chunk: list[int]) -> None:
+        sizes.append(len(chunk))
+        slow = sum(1 for x in chunk if x < 12)
+        end = time.perf_counter() + 0.004 * slow
+        while time.perf_counter() < end:
+            pass
+
+    asyncio.run(sliced(list(range(200)), 20, step))
+    assert sizes[0] == 20  # a quick machine's slice is the size asked for
+    assert sizes[1] < 20 and min(sizes) == 1  # 80 ms of work: the next slices are shorter
+    assert sizes[-2] == 20 or sizes[-1] == 20  # and grow back once the items are cheap
+    assert sum(sizes) == 200
+
+
+def test_slice_sizes_follow_the_budget() -> None:
+    budget = loop_share.TURN_BUDGET
+    assert loop_share.next_size(50, 50, 4 * budget) == 12  # in proportion to the overrun
+    assert loop_share.next_size(3, 50, 10 * budget) == 1  # never below one item
+    assert loop_share.next_size(10, 50, budget / 10) == 20  # doubled when quick
+    assert loop_share.next_size(40, 50, budget / 10) == 50  # never above the size asked
+    assert loop_share.next_size(10, 50, budget / 2) == 10  # about right: kept
 
 
 def test_videos_finishing_together_stream_a_few_at_a_time(
@@ -120,6 +149,74 @@ def test_one_heartbeat_holds_every_downloads_lease(
     assert all(j.status == "succeeded" for j in jobs)
     assert max(len(b) for b in beats) >= 2, beats  # several downloads in one renewal
     assert {j for b in beats for j in b} == {j.id for j in jobs}  # every one held
+
+
+def test_a_disk_that_falls_behind_does_not_hold_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every write to a video's .part file takes 0.3 s (the kernel holding a writer while the
+    # disk catches up); the loop keeps ticking meanwhile, and the video still arrives whole
+    real_open = Path.open
+
+    class SlowDisk:
+        def __init__(self, f: Any) -> None:
+            self.f = f
+
+        def __enter__(self) -> SlowDisk:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.f.close()
+
+        def write(self, data: bytes) -> int:
+            time.sleep(0.3)
+            return int(self.f.write(data))
+
+        def writelines(self, pieces: list[bytes]) -> None:
+            time.sleep(0.3)
+            self.f.writelines(pieces)
+
+        def fileno(self) -> int:
+            return int(self.f.fileno())
+
+        def close(self) -> None:
+            self.f.close()
+
+    def slow_open(self: Path, mode: str = "r", *args: Any, **kw: Any) -> Any:
+        f = real_open(self, mode, *args, **kw)
+        writing = self.name.endswith(".mp4.part") and mode in ("wb", "ab")
+        return SlowDisk(f) if writing else f
+
+    monkeypatch.setattr(Path, "open", slow_open)
+    gaps: list[float] = []
+
+    async def ticking() -> None:
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while True:
+            await asyncio.sleep(0.01)
+            gaps.append(loop.time() - last)
+            last = loop.time()
+
+    async def after() -> None:
+        pass
+
+    emu = Emulator(tmp_path / "emu", queued_seconds=0.1, running_seconds=0.2).start()
+
+    async def main() -> list[sd.Job]:
+        ticker = asyncio.get_running_loop().create_task(ticking())
+        try:
+            return await _finish_jobs(emu, tmp_path / "w", "disk", 2, after)
+        finally:
+            ticker.cancel()
+
+    try:
+        jobs = asyncio.run(main())
+    finally:
+        emu.stop()
+    assert all(j.status == "succeeded" and j.video_path and j.video_path.exists() for j in jobs)
+    assert all(j.video_path.read_bytes()[4:8] == b"ftyp" for j in jobs if j.video_path)
+    assert max(gaps) < 0.2, f"the loop stood still {max(gaps):.2f} s"
 
 
 async def _finish_jobs(

@@ -3,7 +3,8 @@ Ark listing (``httpx.MockTransport``, one dialect), over a real ledger, with no 
 or downloader (a stand-in records what it is handed).
 
 What it promises: one listing per hundred tasks a round; a success handed to the downloader
-once; an unchanged state writes nothing; a task the provider forgot fails after three misses;
+once; an unchanged state writes nothing, and a round reads whole rows only where another
+client wrote; a task the provider forgot fails after three misses;
 a job another live client drives is left to it; a Retry-After holds every read back.
 """
 
@@ -20,6 +21,7 @@ import httpx
 from engine_support import Rig
 
 from seedance_nb.engine.job import Job, Phase
+from seedance_nb.engine.ledger import Ledger
 from seedance_nb.engine.pacing import PollPolicy
 from seedance_nb.engine.scheduler import Scheduler
 from seedance_nb.providers.task import TaskState
@@ -150,6 +152,40 @@ def test_a_round_that_learns_nothing_writes_nothing(tmp_path: Path) -> None:
 
     drive(rig, [job], rounds)
     assert written[0] == written[1]
+
+
+def test_a_round_reads_whole_rows_only_where_another_client_wrote(tmp_path: Path) -> None:
+    listing = ScriptedListing({f"cgt-{i}": "running" for i in range(3)})
+    rig = Rig(tmp_path, listing, poll=FAST)
+    jobs = [rig.tracking(f"cgt-{i}", f"kite {i}") for i in range(3)]
+    whole: list[list[str]] = []
+    get_many = rig.ledger.get_many
+
+    def counted(job_ids: list[str]) -> dict[str, dict[str, Any]]:
+        whole.append(list(job_ids))
+        return get_many(job_ids)
+
+    rig.ledger.get_many = counted  # type: ignore[method-assign]
+    other = Ledger(rig.ledger.path)  # another client of the same ledger file
+
+    async def rounds(scheduler: Scheduler) -> None:
+        await until(lambda: all(j.status == "running" for j in jobs))
+        reads = len(listing.reads)
+        await until(lambda: len(listing.reads) >= reads + 2)
+        assert whole == [], whole  # nobody else wrote: the rows in memory are the rows
+        other.update(jobs[1].id, status="cancelled", phase="done", finished_at=time.time())
+        await until(lambda: jobs[1].done)  # seen at the next round, and no longer read
+        reads = len(listing.reads)
+        await until(lambda: len(listing.reads) >= reads + 2)
+
+    drive(rig, jobs, rounds)
+    other.close()
+    assert whole and all(ids == [jobs[1].id] for ids in whole), whole
+    assert jobs[1].status == "cancelled" and [j.status for j in (jobs[0], jobs[2])] == [
+        "running",
+        "running",
+    ]
+    assert listing.reads[-1][1] == ["cgt-0", "cgt-2"]
 
 
 def test_a_task_the_provider_no_longer_knows_fails_after_three_misses(tmp_path: Path) -> None:
