@@ -7,7 +7,6 @@ its final name only when complete (``.part`` + rename), so "the file exists" mea
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -38,8 +37,9 @@ DEFAULT_MAX_BYTES = 4 * 1024**3
 # Flush to disk in the background every this many bytes: the disk works while the network
 # does, and the final fsync is short (the page cache would otherwise hold the whole file).
 SYNC_EVERY = 32 << 20
-WRITE_EVERY = 1 << 20  # bytes received before they are written, on a worker thread
-WRITE_AFTER = 0.25  # seconds, at most, that received bytes wait to be written
+SLOW_WRITE = 0.005  # seconds: a write into the page cache this slow means the disk is behind
+SLOW_DISK_SECONDS = 30.0  # then writes go to a worker thread for this long
+QUEUED_BYTES = 2 << 20  # received bytes waiting for the disk meanwhile, at most, per download
 # Transfers at once per client: a thousand videos finishing together queue here instead of
 # in the connection pool, so the event loop serves a bounded number of streams per turn. Each
 # stream costs the loop ~0.4 ms per chunk it brings; 16 streams on loopback kept every turn
@@ -118,54 +118,80 @@ def _complete(part: Path, dest: Path, total: int | None, expect: bytes | None) -
 
 
 async def _write_body(response: httpx.Response, part: Path, have: int, max_bytes: int) -> None:
-    """Append the body to ``part`` as it arrives, the writes on a worker thread.
-
-    A write into the page cache is quick until the disk falls behind: then the kernel holds
-    the writer (hundreds of ms while a thousand videos reach disk), and that writer must not
-    be the notebook's event loop. Pieces are gathered up to ``WRITE_EVERY`` bytes, or for
-    ``WRITE_AFTER`` seconds on a slow link, and written while the next ones arrive. A cut
-    keeps every byte received (written before the error goes up); a killed process loses at
-    most the last ``WRITE_AFTER`` seconds of it. The disk is flushed every ``SYNC_EVERY``."""
+    """Append the body to ``part`` as it arrives; flush to disk in the background."""
     mode = "ab" if have else "wb"
     with await asyncio.to_thread(part.open, mode, buffering=0) as f:
-        written, gathered = have, 0
-        loop = asyncio.get_running_loop()
-        gathered_since = loop.time()
-        pending: list[bytes] = []
-        writing: asyncio.Future[None] | None = None
+        disk = _Disk(f)
+        written, unsynced = have, 0
+        syncing: asyncio.Future[None] | None = None
         try:
             async for chunk in response.aiter_bytes():
                 written += len(chunk)
                 if written > max_bytes:
                     raise DownloadCapExceeded(f"video exceeds the {max_bytes:,}-byte cap")
-                pending.append(chunk)
-                gathered += len(chunk)
-                if gathered >= WRITE_EVERY or loop.time() - gathered_since >= WRITE_AFTER:
-                    gathered_since = loop.time()
-                    if writing is not None:
-                        await writing  # one write at a time: memory stays bounded
-                    crossed = written // SYNC_EVERY != (written - gathered) // SYNC_EVERY
-                    sync = os.fdatasync if crossed else None
-                    writing = asyncio.ensure_future(asyncio.to_thread(_append, f, pending, sync))
-                    pending, gathered = [], 0
-        except BaseException:
-            # what arrived before a cut is kept (the resume starts after it); the cut, not a
-            # failure to keep it, is what goes up
-            with contextlib.suppress(OSError):
-                if writing is not None:
-                    await asyncio.gather(writing, return_exceptions=True)
-                await asyncio.to_thread(_append, f, pending, None)
-            raise
-        if writing is not None:
-            await writing
-        # the rest, and an fsync: off the event loop, as either can wait on a busy disk
-        await asyncio.to_thread(_append, f, pending, os.fsync)
+                await disk.write(chunk)
+                unsynced += len(chunk)
+                if unsynced >= SYNC_EVERY and (syncing is None or syncing.done()):
+                    syncing = asyncio.ensure_future(asyncio.to_thread(os.fdatasync, f.fileno()))
+                    unsynced = 0
+        finally:
+            await disk.drain()  # a cut keeps every byte received: the resume starts after it
+            if syncing is not None:
+                await asyncio.gather(syncing, return_exceptions=True)
+        # off the event loop: an fsync can take a while on a busy disk
+        await asyncio.to_thread(os.fsync, f.fileno())
 
 
-def _append(f: Any, pieces: list[bytes], sync: Callable[[int], None] | None) -> None:
-    f.writelines(pieces)
-    if sync is not None:
-        sync(f.fileno())
+_slow_disk_until = 0.0  # monotonic time until which video writes go to a worker thread
+
+
+class _Disk:
+    """Writes a download's pieces: on the loop while the disk keeps up, else on a thread.
+
+    A write into the page cache takes microseconds, so each piece is written as it arrives,
+    on the loop (a worker thread per piece would cost a third of the throughput). When the
+    disk falls behind, the kernel holds the writer for up to hundreds of milliseconds, and
+    that writer must not be the notebook's event loop: after one write that slow, every
+    download writes on a worker thread for ``SLOW_DISK_SECONDS``, the pieces that arrive
+    meanwhile going together in the next write (at most ``QUEUED_BYTES`` wait)."""
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.queued: list[bytes] = []
+        self.queued_bytes = 0
+        self.writing: asyncio.Future[None] | None = None
+
+    async def write(self, chunk: bytes) -> None:
+        global _slow_disk_until
+        started = time.monotonic()
+        if started >= _slow_disk_until and self.writing is None:
+            self.f.write(chunk)
+            if time.monotonic() - started > SLOW_WRITE:
+                _slow_disk_until = time.monotonic() + SLOW_DISK_SECONDS
+                log.info("the disk is falling behind: video writes leave the event loop")
+            return
+        self.queued.append(chunk)
+        self.queued_bytes += len(chunk)
+        if self.writing is not None and not self.writing.done():
+            if self.queued_bytes < QUEUED_BYTES:
+                return
+            await self.writing  # the disk sets the pace; memory stays bounded
+        await self._next()
+
+    async def _next(self) -> None:
+        if self.writing is not None:
+            self.writing.result()  # a failed write goes up here
+        pieces, self.queued, self.queued_bytes = self.queued, [], 0
+        self.writing = asyncio.ensure_future(asyncio.to_thread(self.f.writelines, pieces))
+
+    async def drain(self) -> None:
+        """Every piece received onto disk (before an fsync, or a cut goes up)."""
+        if self.writing is None:
+            return
+        await asyncio.gather(self.writing, return_exceptions=True)
+        if self.queued:
+            await asyncio.to_thread(self.f.writelines, self.queued)
+        self.writing.result()
 
 
 def _total(response: httpx.Response, have: int) -> int | None:

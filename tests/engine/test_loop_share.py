@@ -154,8 +154,10 @@ def test_one_heartbeat_holds_every_downloads_lease(
 def test_a_disk_that_falls_behind_does_not_hold_the_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(downloader, "_slow_disk_until", 0.0, raising=False)
     # every write to a video's .part file takes 0.3 s (the kernel holding a writer while the
-    # disk catches up); the loop keeps ticking meanwhile, and the video still arrives whole
+    # disk catches up): after the first, the writes leave the loop, which keeps ticking, and
+    # the videos still arrive whole
     real_open = Path.open
 
     class SlowDisk:
@@ -216,7 +218,9 @@ def test_a_disk_that_falls_behind_does_not_hold_the_loop(
         emu.stop()
     assert all(j.status == "succeeded" and j.video_path and j.video_path.exists() for j in jobs)
     assert all(j.video_path.read_bytes()[4:8] == b"ftyp" for j in jobs if j.video_path)
-    assert max(gaps) < 0.2, f"the loop stood still {max(gaps):.2f} s"
+    # the first slow write tells; after it, none holds the loop
+    stalls = [g for g in gaps if g > 0.2]
+    assert len(stalls) <= 1, f"the loop stood still {len(stalls)} times: {stalls}"
 
 
 async def _finish_jobs(
