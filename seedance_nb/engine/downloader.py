@@ -176,9 +176,9 @@ class _Disk:
             if self.queued_bytes < QUEUED_BYTES:
                 return
             await self.writing  # the disk sets the pace; memory stays bounded
-        await self._next()
+        self._next()
 
-    async def _next(self) -> None:
+    def _next(self) -> None:
         if self.writing is not None:
             self.writing.result()  # a failed write goes up here
         pieces, self.queued, self.queued_bytes = self.queued, [], 0
@@ -189,9 +189,9 @@ class _Disk:
         if self.writing is None:
             return
         await asyncio.gather(self.writing, return_exceptions=True)
+        self.writing.result()  # a failed write goes up: nothing is written after a gap
         if self.queued:
             await asyncio.to_thread(self.f.writelines, self.queued)
-        self.writing.result()
 
 
 def _total(response: httpx.Response, have: int) -> int | None:

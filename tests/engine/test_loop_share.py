@@ -223,6 +223,34 @@ def test_a_disk_that_falls_behind_does_not_hold_the_loop(
     assert len(stalls) <= 1, f"the loop stood still {len(stalls)} times: {stalls}"
 
 
+def test_after_a_failed_write_nothing_is_written_past_the_gap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the disk is behind (writes on a worker thread) and one write fails (disk full): the
+    # pieces queued behind it must not land after the gap, or a resume would build a video
+    # with a hole in it from the .part file's size
+    monkeypatch.setattr(downloader, "_slow_disk_until", time.monotonic() + 60)
+    landed: list[bytes] = []
+
+    class FullDisk:
+        def writelines(self, pieces: list[bytes]) -> None:
+            if not landed:
+                landed.append(b"<gap>")
+                time.sleep(0.1)  # the next piece arrives while this write is out
+                raise OSError(28, "No space left on device")
+            landed.extend(pieces)
+
+    async def main() -> None:
+        disk = downloader._Disk(FullDisk())
+        await disk.write(b"first")  # on a worker thread: it fails there, a moment later
+        await disk.write(b"second")  # queued behind it
+        await disk.drain()  # the stream ended: the failure goes up, "second" stays unwritten
+
+    with pytest.raises(OSError, match="No space"):
+        asyncio.run(main())
+    assert landed == [b"<gap>"]
+
+
 async def _finish_jobs(
     emu: Emulator,
     workdir: Path,
