@@ -99,6 +99,10 @@ async def download(
 def _resume_point(part: Path) -> int:
     """Bytes of ``part`` already on disk (its folder made if need be)."""
     part.parent.mkdir(parents=True, exist_ok=True)
+    return _size(part)
+
+
+def _size(part: Path) -> int:
     return part.stat().st_size if part.exists() else 0
 
 
@@ -249,7 +253,7 @@ class Downloader:
         part = folder / f"{job.id}.mp4.part"
         failures = 0
         while True:
-            have = part.stat().st_size if part.exists() else 0
+            have = await asyncio.to_thread(_size, part)
             try:
                 if state is None:
                     state = await self._read(job)
@@ -274,7 +278,7 @@ class Downloader:
             ) as exc:
                 self.state.fault_seen(job, "download")
                 log.warning("download of %s failed (%s); retrying", job.id, exc)
-                grew = part.exists() and part.stat().st_size > have
+                grew = await asyncio.to_thread(_size, part) > have
                 failures = 0 if grew else failures + 1  # a cut that made progress is not a failure
                 await asyncio.sleep(min(30.0, 0.25 * 2**failures))
             if failures >= DOWNLOAD_ATTEMPTS:

@@ -123,14 +123,14 @@ def align(
     due: float,
     policy: PollPolicy,
     failing: dict[str, int],
-    job_ids: Iterable[str] | None = None,
+    job_ids: Iterable[str],
 ) -> None:
     """Where one listing reads every job, every job read at its pace is read next at ``due``,
     in one round: those just read, and those that joined while the round was out (they would
     start a round of their own a moment later, and keep it). Jobs a failure holds back, and
-    those read only as a callback's safety net, keep their own time. ``job_ids``: only these
-    (a slice of a round), else every job in ``next_poll``."""
-    for job_id in list(next_poll) if job_ids is None else job_ids:
+    those read only as a callback's safety net, keep their own time. ``job_ids``: the slice of
+    ``next_poll`` to look at this turn."""
+    for job_id in job_ids:
         at = next_poll.get(job_id)
         job = jobs.get(job_id)
         if at is None or job is None or job_id in failing or at >= due + 0.5 * policy.min_interval:

@@ -200,15 +200,12 @@ def test_a_disk_that_falls_behind_does_not_hold_the_loop(
             gaps.append(loop.time() - last)
             last = loop.time()
 
-    async def after() -> None:
-        pass
-
     emu = Emulator(tmp_path / "emu", queued_seconds=0.1, running_seconds=0.2).start()
 
     async def main() -> list[sd.Job]:
         ticker = asyncio.get_running_loop().create_task(ticking())
         try:
-            return await _finish_jobs(emu, tmp_path / "w", "disk", 2, after)
+            return await _finish_jobs(emu, tmp_path / "w", "disk", 2)
         finally:
             ticker.cancel()
 
