@@ -217,7 +217,8 @@ def _from_path(
     text: str, kind: MediaKind, role: str, *, field: str, workdir: Path | None, probe: bool
 ) -> MediaRef:
     """A local file (relative paths also tried under ``workdir``), probed."""
-    path = Path(text).expanduser()
+    # os.path leaves "~name" as it is when there is no such user (Path.expanduser raises)
+    path = Path(os.path.expanduser(text))
     if not path.is_absolute() and workdir is not None and not path.exists():
         candidate = workdir / path
         path = candidate if candidate.exists() else path

@@ -88,6 +88,13 @@ def test_file_scheme_and_relative_paths(
         resolve("rel.png")
 
 
+def test_a_home_of_no_such_user_is_a_missing_file() -> None:
+    # Hypothesis found "~0": Path.expanduser raised RuntimeError instead of naming the field
+    with pytest.raises(InvalidRequest, match=r"no such file '~0'") as info:
+        resolve("~0")
+    assert info.value.field == "f"
+
+
 def test_missing_and_directory(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequest, match="no such file") as info:
         resolve(tmp_path / "gone.png")
